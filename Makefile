@@ -1,0 +1,76 @@
+# ngx_http_jira_sync_module
+#
+#   make            build build/ngx_http_jira_sync_module.so
+#   make run        PostgreSQL + nginx with the module and demo data
+#   make test       the whole suite (unit tests and prove -r t)
+#   make migrate    apply src/sql/ to the database named by PG* / DATABASE_URL
+
+SHELL      := /bin/bash
+NGINX_SRC  ?= /usr/share/nginx/src
+BUILD      ?= build
+MODULE      = $(BUILD)/ngx_http_jira_sync_module.so
+CC         ?= cc
+
+SRC_C      := $(sort $(wildcard src/*.c))
+SRC_H      := $(sort $(wildcard src/*.h))
+NGX_C      := $(sort $(wildcard ngx_module/*.c))
+NGX_H      := $(sort $(wildcard ngx_module/*.h))
+UNIT_C     := $(sort $(wildcard t/unit/test_*.c))
+UNIT_BIN   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_C))
+
+UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+              -Wno-unused-parameter -Isrc -It/unit \
+              -I$(shell pg_config --includedir 2>/dev/null)
+UNIT_LIBS   = -lpq -lcurl -ljansson -lcrypto -lpthread
+
+.PHONY: all deps run test unit prove migrate clean
+
+all: $(MODULE)
+
+deps:
+	@sh tools/deps.sh
+
+# configure again whenever the list of sources or the addon script changes
+$(BUILD)/sources: FORCE
+	@mkdir -p $(BUILD)
+	@echo config $(SRC_C) $(SRC_H) $(NGX_C) $(NGX_H) > $@.new
+	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
+
+$(BUILD)/nginx/Makefile: config $(BUILD)/sources
+	@mkdir -p $(BUILD)/nginx
+	cd $(NGINX_SRC) && . ./conf_flags && ./configure \
+	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC \
+	                   $$(dpkg-buildflags --get CPPFLAGS)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) \
+	    --builddir=$(CURDIR)/$(BUILD)/nginx > $(CURDIR)/$(BUILD)/configure.log
+
+$(MODULE): $(BUILD)/nginx/Makefile $(SRC_C) $(SRC_H) $(NGX_C) $(NGX_H)
+	$(MAKE) -s -f $(CURDIR)/$(BUILD)/nginx/Makefile -C $(NGINX_SRC) modules
+	cp $(BUILD)/nginx/ngx_http_jira_sync_module.so $@
+
+$(BUILD)/unit/%: t/unit/%.c $(SRC_C) $(SRC_H) t/unit/tap.h
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRC_C) $(UNIT_LIBS)
+
+unit: $(UNIT_BIN)
+
+prove: $(MODULE) unit
+	JIRA_SYNC_MODULE=$(CURDIR)/$(MODULE) JIRA_SYNC_UNIT=$(CURDIR)/$(BUILD)/unit \
+	    prove -r -j2 t
+
+test: deps
+	$(MAKE) prove
+
+run: deps
+	$(MAKE) $(MODULE)
+	sh tools/run.sh
+
+migrate:
+	sh tools/migrate.sh
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:

@@ -1,0 +1,76 @@
+
+/*
+ * ngx_http_jira_sync_module: declarations shared by the glue files.
+ */
+
+
+#ifndef _NGX_HTTP_JIRA_SYNC_MODULE_H_INCLUDED_
+#define _NGX_HTTP_JIRA_SYNC_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "jira_log.h"
+#include "jira_store.h"
+
+
+typedef struct {
+    ngx_str_t                 db;
+    ngx_str_t                 thread_pool_name;
+    ngx_thread_pool_t        *thread_pool;
+    ngx_shm_zone_t           *zone;
+    ngx_msec_t                db_timeout;
+    time_t                    db_connect_timeout;
+    time_t                    retry_after;
+    time_t                    cache_valid;
+    ngx_flag_t                used;
+    jira_store_conf_t         store;
+} ngx_http_jira_sync_main_conf_t;
+
+
+/* work for a pool thread: plain data in, plain data out */
+typedef void (*ngx_http_jira_sync_work_pt)(void *data);
+typedef void (*ngx_http_jira_sync_done_pt)(ngx_http_request_t *r,
+    void *data);
+
+
+extern ngx_module_t  ngx_http_jira_sync_module;
+
+
+/* ngx_http_jira_sync_task.c */
+ngx_int_t ngx_http_jira_sync_post(ngx_http_request_t *r,
+    ngx_http_jira_sync_work_pt work, ngx_http_jira_sync_done_pt done,
+    void *data);
+
+/* ngx_http_jira_sync_reply.c */
+ngx_int_t ngx_http_jira_sync_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_jira_sync_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *content_type, u_char *data, size_t len);
+ngx_int_t ngx_http_jira_sync_send_detail(ngx_http_request_t *r,
+    ngx_uint_t status, const char *detail);
+ngx_int_t ngx_http_jira_sync_send_unavailable(ngx_http_request_t *r);
+ngx_int_t ngx_http_jira_sync_send_error(ngx_http_request_t *r,
+    jira_err_e err, const char *error);
+void ngx_http_jira_sync_log_lines(ngx_log_t *log, jira_log_t *lines);
+ngx_int_t ngx_http_jira_sync_method_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+
+/* ngx_http_jira_sync_cache.c */
+ngx_shm_zone_t *ngx_http_jira_sync_cache_add(ngx_conf_t *cf,
+    ngx_str_t *name, size_t size);
+ngx_int_t ngx_http_jira_sync_cache_get(ngx_shm_zone_t *zone, int64_t key,
+    int64_t *org, ngx_str_t *value, ngx_pool_t *pool, uint64_t *stamp);
+void ngx_http_jira_sync_cache_put(ngx_shm_zone_t *zone, int64_t key,
+    int64_t org, ngx_str_t *value, uint64_t stamp, time_t valid);
+void ngx_http_jira_sync_cache_invalidate(ngx_shm_zone_t *zone,
+    int64_t key);
+void ngx_http_jira_sync_cache_flush(ngx_shm_zone_t *zone);
+
+/* ngx_http_jira_sync_webhook.c, ngx_http_jira_sync_api.c */
+ngx_int_t ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_jira_sync_api_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_JIRA_SYNC_MODULE_H_INCLUDED_ */

@@ -1,0 +1,256 @@
+
+/*
+ * POST /extensions/jira-server/issue-updated/{token}/
+ *
+ * Token steps 1 to 3 (reference S§2.1) need no database and run here, so
+ * malformed tokens are refused before the body is read; the rest runs on
+ * a pool thread (src/jira_webhook.c).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_jira_sync_module.h"
+#include "jira_jwt.h"
+#include "jira_webhook.h"
+
+
+typedef struct {
+    ngx_str_t            token;
+    char                 external_id[JIRA_JWT_MAX_ID_LEN];
+    jira_webhook_in_t    in;
+    jira_webhook_out_t   out;
+} ngx_http_jira_sync_webhook_ctx_t;
+
+
+static ngx_int_t ngx_http_jira_sync_webhook_token(ngx_http_request_t *r,
+    ngx_str_t *token);
+static ngx_int_t ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r,
+    const char *error);
+static void ngx_http_jira_sync_webhook_body(ngx_http_request_t *r);
+static void ngx_http_jira_sync_webhook_work(void *data);
+static void ngx_http_jira_sync_webhook_done(ngx_http_request_t *r,
+    void *data);
+
+
+static ngx_str_t  ngx_http_jira_sync_issue_updated =
+    ngx_string("/issue-updated");
+
+
+ngx_int_t
+ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                          rc;
+    ngx_str_t                          token;
+    const char                        *error;
+    ngx_http_jira_sync_webhook_ctx_t  *ctx;
+
+    if (ngx_http_jira_sync_webhook_token(r, &token) != NGX_OK) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_jira_sync_method_not_allowed(r, "POST, OPTIONS");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jira_sync_webhook_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->token = token;
+
+    /* step 1: Python's "not token": only the empty string is falsy */
+    if (token.len == 0) {
+        return ngx_http_jira_sync_webhook_reject(r, "Token was empty");
+    }
+
+    /* steps 2 and 3: claims read without the signature */
+    error = jira_jwt_peek_id((const char *) token.data, token.len,
+                             ctx->external_id, sizeof(ctx->external_id));
+    if (error != NULL) {
+        return ngx_http_jira_sync_webhook_reject(r, error);
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_jira_sync_module);
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_jira_sync_webhook_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The token is the path segment after "/issue-updated/"; one trailing
+ * slash may follow, nothing else.  Anything else under the location is
+ * not this endpoint.
+ */
+
+static ngx_int_t
+ngx_http_jira_sync_webhook_token(ngx_http_request_t *r, ngx_str_t *token)
+{
+    u_char     *p, *last, *start;
+    ngx_str_t  *marker;
+
+    marker = &ngx_http_jira_sync_issue_updated;
+    last = r->uri.data + r->uri.len;
+
+    p = ngx_strlcasestrn(r->uri.data, last, marker->data, marker->len - 1);
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p += marker->len;
+
+    token->len = 0;
+    token->data = p;
+
+    if (p == last) {
+        return NGX_OK;
+    }
+
+    if (*p++ != '/') {
+        return NGX_DECLINED;
+    }
+
+    start = p;
+
+    while (p < last && *p != '/') {
+        p++;
+    }
+
+    token->data = start;
+    token->len = p - start;
+
+    if (p < last) {
+        p++;                        /* the trailing slash */
+    }
+
+    return p == last ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r, const char *error)
+{
+    ngx_int_t  rc;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "jira_sync: token-validation-error error=\"%s\"", error);
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_jira_sync_send_detail(r, NGX_HTTP_BAD_REQUEST, error);
+}
+
+
+static void
+ngx_http_jira_sync_webhook_body(ngx_http_request_t *r)
+{
+    ngx_int_t                          rc;
+    ngx_str_t                          body;
+    ngx_http_jira_sync_webhook_ctx_t  *ctx;
+    ngx_http_jira_sync_main_conf_t    *jmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_jira_sync_module);
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module);
+
+    if (ngx_http_jira_sync_body(r, &body) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->in.store = &jmcf->store;
+    ctx->in.token = (const char *) ctx->token.data;
+    ctx->in.token_len = ctx->token.len;
+    ctx->in.external_id = ctx->external_id;
+    ctx->in.body = (const char *) body.data;
+    ctx->in.body_len = body.len;
+    ctx->in.now = ngx_time();
+
+    rc = ngx_http_jira_sync_post(r, ngx_http_jira_sync_webhook_work,
+                                 ngx_http_jira_sync_webhook_done, ctx);
+
+    if (rc == NGX_OK) {
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r, ngx_http_jira_sync_send_unavailable(r));
+        return;
+    }
+
+    ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+static void
+ngx_http_jira_sync_webhook_work(void *data)
+{
+    ngx_http_jira_sync_webhook_ctx_t  *ctx = data;
+
+    jira_webhook_process(&ctx->in, &ctx->out);
+}
+
+
+static void
+ngx_http_jira_sync_webhook_done(ngx_http_request_t *r, void *data)
+{
+    ngx_http_jira_sync_webhook_ctx_t  *ctx = data;
+
+    size_t                           i;
+    ngx_int_t                        rc;
+    jira_webhook_out_t              *out;
+    ngx_http_jira_sync_main_conf_t  *jmcf;
+
+    out = &ctx->out;
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module);
+
+    /* the transaction committed: no later read may see the old rows */
+    if (jmcf->zone != NULL) {
+        if (out->changes.overflow) {
+            ngx_http_jira_sync_cache_flush(jmcf->zone);
+
+        } else {
+            for (i = 0; i < out->changes.n; i++) {
+                ngx_http_jira_sync_cache_invalidate(jmcf->zone,
+                                                    out->changes.groups[i]);
+            }
+        }
+    }
+
+    ngx_http_jira_sync_log_lines(r->connection->log, &out->log);
+
+    if (out->token_error) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "jira_sync: token-validation-error integration_id=%L"
+                      " error=\"%s\"", out->integration_id, out->detail);
+    }
+
+    switch (out->status) {
+
+    case NGX_HTTP_OK:
+        rc = ngx_http_jira_sync_send(r, NGX_HTTP_OK, NULL, NULL, 0);
+        break;
+
+    case NGX_HTTP_BAD_REQUEST:
+        rc = ngx_http_jira_sync_send_detail(r, NGX_HTTP_BAD_REQUEST,
+                                            out->detail);
+        break;
+
+    default:
+        rc = ngx_http_jira_sync_send_error(r, out->err, out->error);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}

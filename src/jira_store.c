@@ -1,0 +1,487 @@
+/*
+ * One PostgreSQL connection per pool thread, kept in thread-specific data
+ * so that the pool thread's exit (nginx sends every thread an exit task)
+ * closes it.
+ */
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jira_store.h"
+
+
+/* after a failed connect, fail fast for this long instead of waiting */
+#define JIRA_STORE_RETRY_MS  200
+
+
+struct jira_store_s {
+    PGconn                   *conn;
+    const jira_store_conf_t  *conf;
+    int                       schema_version;
+    int                       nprepared;
+    const jira_stmt_t        *prepared[JIRA_STORE_MAX_STMTS];
+    long long                 retry_at;
+};
+
+
+static void jira_store_free(void *data);
+static void jira_store_key_create(void);
+static long long jira_store_now_ms(void);
+static void jira_store_set_error(const char *prefix, const char *text);
+static void jira_store_drop(jira_store_t *st);
+static jira_err_e jira_store_connect(jira_store_t *st);
+static jira_err_e jira_store_check_schema(jira_store_t *st);
+static jira_err_e jira_store_classify(jira_store_t *st, PGresult *res);
+static jira_err_e jira_store_simple(jira_store_t *st, const char *sql);
+
+
+static pthread_key_t     jira_store_key;
+static pthread_once_t    jira_store_once = PTHREAD_ONCE_INIT;
+static int               jira_store_key_ok;
+static __thread char     jira_store_errbuf[512];
+
+
+int
+jira_store_process_init(void)
+{
+    (void) pthread_once(&jira_store_once, jira_store_key_create);
+
+    return jira_store_key_ok ? 0 : -1;
+}
+
+
+static void
+jira_store_key_create(void)
+{
+    jira_store_key_ok = (pthread_key_create(&jira_store_key,
+                                            jira_store_free) == 0);
+}
+
+
+static void
+jira_store_free(void *data)
+{
+    jira_store_t  *st = data;
+
+    if (st->conn != NULL) {
+        PQfinish(st->conn);
+    }
+
+    free(st);
+}
+
+
+const char *
+jira_store_error(void)
+{
+    return jira_store_errbuf;
+}
+
+
+static void
+jira_store_set_error(const char *prefix, const char *text)
+{
+    size_t  len;
+
+    (void) snprintf(jira_store_errbuf, sizeof(jira_store_errbuf), "%s%s",
+                    prefix, text ? text : "");
+
+    /* libpq messages end in a newline; log lines must not */
+    len = strlen(jira_store_errbuf);
+    while (len > 0 && (jira_store_errbuf[len - 1] == '\n'
+                       || jira_store_errbuf[len - 1] == '\r'))
+    {
+        jira_store_errbuf[--len] = '\0';
+    }
+}
+
+
+static long long
+jira_store_now_ms(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+jira_store_t *
+jira_store_thread(const jira_store_conf_t *conf, jira_err_e *err)
+{
+    jira_store_t  *st;
+
+    if (!jira_store_key_ok) {
+        jira_store_set_error("thread storage is not initialised", NULL);
+        *err = JIRA_EDB;
+        return NULL;
+    }
+
+    st = pthread_getspecific(jira_store_key);
+
+    if (st == NULL) {
+        st = calloc(1, sizeof(jira_store_t));
+        if (st == NULL) {
+            jira_store_set_error("out of memory", NULL);
+            *err = JIRA_EDB;
+            return NULL;
+        }
+
+        if (pthread_setspecific(jira_store_key, st) != 0) {
+            free(st);
+            jira_store_set_error("pthread_setspecific() failed", NULL);
+            *err = JIRA_EDB;
+            return NULL;
+        }
+    }
+
+    st->conf = conf;
+
+    if (st->conn != NULL && PQstatus(st->conn) != CONNECTION_OK) {
+        jira_store_drop(st);
+    }
+
+    if (st->conn == NULL) {
+        if (jira_store_now_ms() < st->retry_at) {
+            /* the last error text of this thread still says why */
+            *err = JIRA_EUNAVAIL;
+            return NULL;
+        }
+
+        *err = jira_store_connect(st);
+        if (*err != JIRA_OK) {
+            return NULL;
+        }
+    }
+
+    if (st->schema_version < JIRA_SCHEMA_VERSION) {
+        *err = jira_store_check_schema(st);
+        if (*err != JIRA_OK) {
+            return NULL;
+        }
+    }
+
+    *err = JIRA_OK;
+    return st;
+}
+
+
+static jira_err_e
+jira_store_connect(jira_store_t *st)
+{
+    char           timeout[32], stmt_timeout[32];
+    PGresult      *res;
+    const char    *values[6];
+    const char    *params[2];
+    ExecStatusType status;
+
+    static const char  *keywords[] = {
+        "connect_timeout", "application_name", "keepalives",
+        "keepalives_idle", "dbname", NULL
+    };
+
+    (void) snprintf(timeout, sizeof(timeout), "%d", st->conf->connect_timeout);
+
+    /* the operator's conninfo comes last so that it overrides defaults */
+    values[0] = timeout;
+    values[1] = "nginx-jira-sync";
+    values[2] = "1";
+    values[3] = "30";
+    values[4] = st->conf->conninfo;
+    values[5] = NULL;
+
+    st->conn = PQconnectdbParams(keywords, values, 1);
+    st->nprepared = 0;
+    st->schema_version = 0;
+
+    if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
+        jira_store_set_error("could not connect to PostgreSQL: ",
+                             st->conn ? PQerrorMessage(st->conn)
+                                      : "out of memory");
+        jira_store_drop(st);
+        st->retry_at = jira_store_now_ms() + JIRA_STORE_RETRY_MS;
+        return JIRA_EUNAVAIL;
+    }
+
+    (void) snprintf(stmt_timeout, sizeof(stmt_timeout), "%d",
+                    st->conf->statement_timeout);
+
+    params[0] = stmt_timeout;
+    params[1] = "jira_sync";
+
+    res = PQexecParams(st->conn,
+                       "SELECT set_config('statement_timeout', $1, false),"
+                       " set_config('search_path', $2, false)",
+                       2, NULL, params, NULL, NULL, 0);
+    status = PQresultStatus(res);
+
+    if (status != PGRES_TUPLES_OK) {
+        jira_store_set_error("could not set session parameters: ",
+                             PQerrorMessage(st->conn));
+        PQclear(res);
+        jira_store_drop(st);
+        st->retry_at = jira_store_now_ms() + JIRA_STORE_RETRY_MS;
+        return JIRA_EUNAVAIL;
+    }
+
+    PQclear(res);
+
+    return JIRA_OK;
+}
+
+
+static jira_err_e
+jira_store_check_schema(jira_store_t *st)
+{
+    int          version;
+    PGresult    *res;
+    jira_err_e   err;
+
+    res = PQexec(st->conn, "SELECT coalesce(max(version), 0)"
+                           " FROM jira_sync.schema_migrations");
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        err = jira_store_classify(st, res);
+        PQclear(res);
+
+        if (err != JIRA_ESCHEMA) {
+            return err;
+        }
+
+        version = 0;
+
+    } else {
+        version = atoi(PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+
+    st->schema_version = version;
+
+    if (version < JIRA_SCHEMA_VERSION) {
+        (void) snprintf(jira_store_errbuf, sizeof(jira_store_errbuf),
+                        "database schema \"jira_sync\" is at version %d,"
+                        " this module needs %d: apply src/sql/ migrations"
+                        " (make migrate)", version, JIRA_SCHEMA_VERSION);
+        return JIRA_ESCHEMA;
+    }
+
+    return JIRA_OK;
+}
+
+
+int
+jira_store_schema_version(jira_store_t *st)
+{
+    return st->schema_version;
+}
+
+
+static void
+jira_store_drop(jira_store_t *st)
+{
+    if (st->conn != NULL) {
+        PQfinish(st->conn);
+        st->conn = NULL;
+    }
+
+    st->nprepared = 0;
+    st->schema_version = 0;
+}
+
+
+static jira_err_e
+jira_store_classify(jira_store_t *st, PGresult *res)
+{
+    const char  *state;
+
+    jira_store_set_error("", PQresultErrorMessage(res));
+
+    if (jira_store_errbuf[0] == '\0') {
+        jira_store_set_error("", PQerrorMessage(st->conn));
+    }
+
+    if (PQstatus(st->conn) != CONNECTION_OK) {
+        jira_store_drop(st);
+        return JIRA_EUNAVAIL;
+    }
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    if (state == NULL) {
+        return JIRA_EDB;
+    }
+
+    if (strncmp(state, "08", 2) == 0           /* connection exception */
+        || strncmp(state, "53", 2) == 0        /* insufficient resources */
+        || strncmp(state, "57P", 3) == 0)      /* shutdown, cannot connect */
+    {
+        jira_store_drop(st);
+        return JIRA_EUNAVAIL;
+    }
+
+    if (strcmp(state, "57014") == 0) {         /* statement timeout */
+        return JIRA_EUNAVAIL;
+    }
+
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+        return JIRA_ERETRY;
+    }
+
+    if (strcmp(state, "23505") == 0) {
+        return JIRA_ECONFLICT;
+    }
+
+    if (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0
+        || strcmp(state, "42703") == 0)
+    {
+        /* a table, schema or column is missing: not migrated */
+        st->schema_version = 0;
+        return JIRA_ESCHEMA;
+    }
+
+    return JIRA_EDB;
+}
+
+
+PGresult *
+jira_store_exec(jira_store_t *st, const jira_stmt_t *stmt, int n,
+    const char *const *values, jira_err_e *err)
+{
+    int              i;
+    PGresult        *res;
+    ExecStatusType   status;
+
+    if (st->conn == NULL) {
+        jira_store_set_error("no database connection", NULL);
+        *err = JIRA_EUNAVAIL;
+        return NULL;
+    }
+
+    for (i = 0; i < st->nprepared; i++) {
+        if (st->prepared[i] == stmt) {
+            break;
+        }
+    }
+
+    if (i == st->nprepared) {
+        res = PQprepare(st->conn, stmt->name, stmt->sql, n, NULL);
+
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            *err = jira_store_classify(st, res);
+            PQclear(res);
+            return NULL;
+        }
+
+        PQclear(res);
+
+        if (st->nprepared < JIRA_STORE_MAX_STMTS) {
+            st->prepared[st->nprepared++] = stmt;
+        }
+    }
+
+    res = PQexecPrepared(st->conn, stmt->name, n, values, NULL, NULL, 0);
+    status = PQresultStatus(res);
+
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+        *err = JIRA_OK;
+        return res;
+    }
+
+    *err = jira_store_classify(st, res);
+    PQclear(res);
+
+    return NULL;
+}
+
+
+long
+jira_store_run(jira_store_t *st, const jira_stmt_t *stmt, int n,
+    const char *const *values, jira_err_e *err)
+{
+    long       rows;
+    PGresult  *res;
+
+    res = jira_store_exec(st, stmt, n, values, err);
+    if (res == NULL) {
+        return -1;
+    }
+
+    rows = atol(PQcmdTuples(res));
+    PQclear(res);
+
+    return rows;
+}
+
+
+static jira_err_e
+jira_store_simple(jira_store_t *st, const char *sql)
+{
+    PGresult    *res;
+    jira_err_e   err;
+
+    if (st->conn == NULL) {
+        jira_store_set_error("no database connection", NULL);
+        return JIRA_EUNAVAIL;
+    }
+
+    res = PQexec(st->conn, sql);
+
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PQclear(res);
+        return JIRA_OK;
+    }
+
+    err = jira_store_classify(st, res);
+    PQclear(res);
+
+    return err;
+}
+
+
+jira_err_e
+jira_store_begin(jira_store_t *st)
+{
+    jira_err_e  err;
+
+    err = jira_store_simple(st, "BEGIN");
+
+    if (err == JIRA_EUNAVAIL && st->conn == NULL) {
+        /*
+         * An idle connection finds out at its next use that the server
+         * restarted; BEGIN has no effects, so connecting again and
+         * repeating it is safe.
+         */
+        err = jira_store_connect(st);
+        if (err == JIRA_OK) {
+            err = jira_store_check_schema(st);
+        }
+
+        if (err == JIRA_OK) {
+            err = jira_store_simple(st, "BEGIN");
+        }
+    }
+
+    return err;
+}
+
+
+jira_err_e
+jira_store_commit(jira_store_t *st)
+{
+    return jira_store_simple(st, "COMMIT");
+}
+
+
+void
+jira_store_rollback(jira_store_t *st)
+{
+    if (st->conn != NULL
+        && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+    {
+        (void) jira_store_simple(st, "ROLLBACK");
+    }
+}

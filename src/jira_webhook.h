@@ -1,0 +1,50 @@
+/*
+ * The part of the Jira webhook endpoint that runs on a pool thread:
+ * token steps 4 and 5, the body, and the assignee change in one
+ * transaction.  The event loop has already done token steps 1 to 3.
+ * No nginx headers here.
+ */
+
+#ifndef _JIRA_WEBHOOK_H_INCLUDED_
+#define _JIRA_WEBHOOK_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <time.h>
+
+#include "jira_log.h"
+#include "jira_store.h"
+#include "jira_sync.h"
+
+
+#define JIRA_DETAIL_LEN  256
+
+
+typedef struct {
+    const jira_store_conf_t  *store;
+    const char               *token;
+    size_t                    token_len;
+    const char               *external_id;     /* from the token's claims */
+    const char               *body;
+    size_t                    body_len;
+    time_t                    now;
+} jira_webhook_in_t;
+
+
+typedef struct {
+    int                       status;          /* HTTP status to answer */
+    jira_err_e                err;             /* why, for 5xx */
+    unsigned                  token_error:1;   /* detail is a token error */
+    long long                 integration_id;  /* 0 until found */
+    char                      detail[JIRA_DETAIL_LEN];
+    char                      error[512];      /* database error text */
+    jira_log_t                log;
+    jira_sync_changes_t       changes;
+} jira_webhook_out_t;
+
+
+void jira_webhook_process(const jira_webhook_in_t *in,
+    jira_webhook_out_t *out);
+
+
+#endif /* _JIRA_WEBHOOK_H_INCLUDED_ */
