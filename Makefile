@@ -58,14 +58,14 @@ unit: $(UNIT_BIN)
 
 prove: $(MODULE) unit
 	JIRA_SYNC_MODULE=$(CURDIR)/$(MODULE) JIRA_SYNC_UNIT=$(CURDIR)/$(BUILD)/unit \
-	    prove -r -j2 t
+	    prove -r -j2 t $(UNIT_BIN)
 
 test: deps
 	$(MAKE) prove
 
 run: deps
 	$(MAKE) $(MODULE)
-	sh tools/run.sh
+	bash tools/run.sh
 
 migrate:
 	sh tools/migrate.sh

@@ -34,6 +34,10 @@ static void jira_store_set_error(const char *prefix, const char *text);
 static void jira_store_drop(jira_store_t *st);
 static jira_err_e jira_store_connect(jira_store_t *st);
 static jira_err_e jira_store_check_schema(jira_store_t *st);
+static jira_err_e jira_store_reconnect(jira_store_t *st);
+static PGresult *jira_store_exec_once(jira_store_t *st,
+    const jira_stmt_t *stmt, int n, const char *const *values,
+    jira_err_e *err);
 static jira_err_e jira_store_classify(jira_store_t *st, PGresult *res);
 static jira_err_e jira_store_simple(jira_store_t *st, const char *sql);
 
@@ -273,6 +277,21 @@ jira_store_check_schema(jira_store_t *st)
 }
 
 
+static jira_err_e
+jira_store_reconnect(jira_store_t *st)
+{
+    jira_err_e  err;
+
+    err = jira_store_connect(st);
+
+    if (err == JIRA_OK) {
+        err = jira_store_check_schema(st);
+    }
+
+    return err;
+}
+
+
 int
 jira_store_schema_version(jira_store_t *st)
 {
@@ -347,8 +366,8 @@ jira_store_classify(jira_store_t *st, PGresult *res)
 }
 
 
-PGresult *
-jira_store_exec(jira_store_t *st, const jira_stmt_t *stmt, int n,
+static PGresult *
+jira_store_exec_once(jira_store_t *st, const jira_stmt_t *stmt, int n,
     const char *const *values, jira_err_e *err)
 {
     int              i;
@@ -395,6 +414,35 @@ jira_store_exec(jira_store_t *st, const jira_stmt_t *stmt, int n,
     PQclear(res);
 
     return NULL;
+}
+
+
+PGresult *
+jira_store_exec(jira_store_t *st, const jira_stmt_t *stmt, int n,
+    const char *const *values, jira_err_e *err)
+{
+    int        idle;
+    PGresult  *res;
+
+    idle = (st->conn != NULL
+            && PQtransactionStatus(st->conn) == PQTRANS_IDLE);
+
+    res = jira_store_exec_once(st, stmt, n, values, err);
+
+    if (res == NULL && *err == JIRA_EUNAVAIL && idle && st->conn == NULL) {
+        /*
+         * The connection died while idle (a server restart is noticed
+         * only at the next use).  Outside a transaction only reads run,
+         * so one more try on a new connection is safe.
+         */
+        *err = jira_store_reconnect(st);
+
+        if (*err == JIRA_OK) {
+            res = jira_store_exec_once(st, stmt, n, values, err);
+        }
+    }
+
+    return res;
 }
 
 
@@ -450,15 +498,8 @@ jira_store_begin(jira_store_t *st)
     err = jira_store_simple(st, "BEGIN");
 
     if (err == JIRA_EUNAVAIL && st->conn == NULL) {
-        /*
-         * An idle connection finds out at its next use that the server
-         * restarted; BEGIN has no effects, so connecting again and
-         * repeating it is safe.
-         */
-        err = jira_store_connect(st);
-        if (err == JIRA_OK) {
-            err = jira_store_check_schema(st);
-        }
+        /* as in jira_store_exec(): BEGIN has no effects to repeat */
+        err = jira_store_reconnect(st);
 
         if (err == JIRA_OK) {
             err = jira_store_simple(st, "BEGIN");

@@ -62,6 +62,8 @@ int jira_store_schema_version(jira_store_t *st);
 /*
  * Run a prepared statement; NULL on failure (error classified into *err).
  * values may hold NULLs for SQL NULL.  The caller PQclear()s the result.
+ * Outside a transaction a statement that finds the connection dead is
+ * run once more on a new one: only reads may run outside transactions.
  */
 PGresult *jira_store_exec(jira_store_t *st, const jira_stmt_t *stmt,
     int n, const char *const *values, jira_err_e *err);
