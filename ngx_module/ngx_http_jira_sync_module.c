@@ -193,6 +193,8 @@ ngx_http_jira_sync_init_main_conf(ngx_conf_t *cf, void *conf)
     jmcf->store.statement_timeout = (int) jmcf->db_timeout;
     jmcf->store.connect_timeout = (int) jmcf->db_connect_timeout;
 
+    jmcf->api.store = &jmcf->store;
+
     return NGX_CONF_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "jira_api.h"
 #include "jira_log.h"
 #include "jira_store.h"
 
@@ -27,6 +28,7 @@ typedef struct {
     time_t                    cache_valid;
     ngx_flag_t                used;
     jira_store_conf_t         store;
+    jira_api_conf_t           api;
 } ngx_http_jira_sync_main_conf_t;
 
 

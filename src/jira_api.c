@@ -1,0 +1,182 @@
+/*
+ * What every /api/0/ endpoint shares: the token check and the answers.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "jira_api.h"
+#include "jira_json.h"
+
+
+/*
+ * $1 token hash, $2 organization slug, $3 scopes that grant the call.
+ * No row: invalid token.  The organization columns are NULL when no
+ * organization has the slug.
+ */
+static const jira_stmt_t  jira_api_auth_stmt = {
+    "jira_api_auth",
+    "SELECT t.user_id, t.scopes && $3::text[], o.id,"
+    "       EXISTS (SELECT 1 FROM organization_member om"
+    "                WHERE om.organization_id = o.id"
+    "                  AND om.user_id = t.user_id)"
+    "  FROM api_token t"
+    "  JOIN app_user tu ON tu.id = t.user_id AND tu.is_active"
+    "  LEFT JOIN organization o ON o.slug = $2"
+    " WHERE t.token_hash = $1::bytea"
+    "   AND (t.expires_at IS NULL OR t.expires_at > now())"
+};
+
+
+jira_store_t *
+jira_api_store(const jira_api_in_t *in, jira_api_out_t *out)
+{
+    jira_err_e     err;
+    jira_store_t  *st;
+
+    st = jira_store_thread(in->conf->store, &err);
+    if (st == NULL) {
+        jira_api_fail(out, err);
+    }
+
+    return st;
+}
+
+
+int
+jira_api_auth(jira_store_t *st, const jira_api_in_t *in, const char *scope,
+    const char *org_slug, jira_api_actor_t *actor, jira_api_out_t *out)
+{
+    char          hash[JIRA_AUTH_HASH_PARAM_LEN], scopes[256];
+    PGresult     *res;
+    jira_err_e    err;
+    jira_auth_e   rc;
+    const char   *values[3];
+
+    if (in->token == NULL) {
+        rc = JIRA_AUTH_MISSING;
+        goto failed;
+    }
+
+    jira_auth_hash_param(in->token, in->token_len, hash);
+
+    if (jira_auth_scopes_param(scope, scopes, sizeof(scopes)) != 0) {
+        jira_api_fail(out, JIRA_EDB);
+        return -1;
+    }
+
+    values[0] = hash;
+    values[1] = org_slug;
+    values[2] = scopes;
+
+    res = jira_store_exec(st, &jira_api_auth_stmt, 3, values, &err);
+    if (res == NULL) {
+        jira_api_fail(out, err);
+        return -1;
+    }
+
+    if (PQntuples(res) != 1) {
+        rc = JIRA_AUTH_INVALID;
+
+    } else if (PQgetvalue(res, 0, 1)[0] != 't') {
+        rc = JIRA_AUTH_SCOPE;
+
+    } else if (PQgetisnull(res, 0, 2)) {
+        PQclear(res);
+        jira_api_detail(out, 404, "The requested resource does not exist");
+        return -1;
+
+    } else if (PQgetvalue(res, 0, 3)[0] != 't') {
+        rc = JIRA_AUTH_MEMBER;
+
+    } else {
+        actor->user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        actor->org_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        PQclear(res);
+        return 0;
+    }
+
+    PQclear(res);
+
+failed:
+
+    jira_api_detail(out, jira_auth_status(rc), "%s", jira_auth_detail(rc));
+    return -1;
+}
+
+
+void
+jira_api_detail(jira_api_out_t *out, int status, const char *fmt, ...)
+{
+    char     text[1024];
+    size_t   len;
+    va_list  args;
+
+    va_start(args, fmt);
+    (void) vsnprintf(text, sizeof(text), fmt, args);
+    va_end(args);
+
+    free(out->body);
+
+    len = sizeof("{\"detail\": }") - 1 + jira_json_quoted_len(text);
+
+    out->body = malloc(len);
+    if (out->body == NULL) {
+        out->body_len = 0;
+        jira_api_fail(out, JIRA_EDB);
+        return;
+    }
+
+    memcpy(out->body, "{\"detail\": ", sizeof("{\"detail\": ") - 1);
+    len = sizeof("{\"detail\": ") - 1;
+    len += jira_json_quote(out->body + len, text);
+    out->body[len++] = '}';
+
+    out->body_len = len;
+    out->status = status;
+}
+
+
+void
+jira_api_json(jira_api_out_t *out, int status, void *json)
+{
+    char  *text;
+
+    text = json ? json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(json);
+
+    if (text == NULL) {
+        (void) snprintf(out->error, sizeof(out->error),
+                        "could not serialise a response");
+        out->err = JIRA_EDB;
+        out->status = 500;
+        return;
+    }
+
+    free(out->body);
+    out->body = text;
+    out->body_len = strlen(text);
+    out->status = status;
+}
+
+
+void
+jira_api_fail(jira_api_out_t *out, jira_err_e err)
+{
+    out->err = err;
+    out->status = (err == JIRA_EUNAVAIL || err == JIRA_ESCHEMA) ? 503 : 500;
+
+    free(out->body);
+    out->body = NULL;
+    out->body_len = 0;
+
+    /* an endpoint may have put a better reason there already */
+    if (err != JIRA_EDB || out->error[0] == '\0') {
+        (void) snprintf(out->error, sizeof(out->error), "%s",
+                        jira_store_error());
+    }
+}
