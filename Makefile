@@ -21,7 +21,7 @@ UNIT_BIN   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_C))
 UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
               -Wno-unused-parameter -Isrc -It/unit \
               -I$(shell pg_config --includedir 2>/dev/null)
-UNIT_LIBS   = -lpq -lcurl -ljansson -lcrypto -lpthread
+UNIT_LIBS   = -lpq -lcurl -ljansson -lcrypto -lunistring -lpthread
 
 .PHONY: all deps run test unit prove migrate clean
 

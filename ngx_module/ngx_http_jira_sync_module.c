@@ -18,9 +18,18 @@ static char *ngx_http_jira_sync_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_jira_sync_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_jira_sync_public_url(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_jira_sync_read_key(ngx_conf_t *cf,
+    ngx_http_jira_sync_main_conf_t *jmcf);
 static char *ngx_http_jira_sync_handler_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_jira_sync_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_jira_sync_region_bounds = {
+    ngx_conf_check_num_bounds, 0, 4095
+};
 
 
 static ngx_command_t  ngx_http_jira_sync_commands[] = {
@@ -72,6 +81,69 @@ static ngx_command_t  ngx_http_jira_sync_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_jira_sync_main_conf_t, retry_after),
+      NULL },
+
+    { ngx_string("jira_sync_snowflake"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, snowflake),
+      NULL },
+
+    { ngx_string("jira_sync_snowflake_region"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, snowflake_region),
+      &ngx_http_jira_sync_region_bounds },
+
+    { ngx_string("jira_sync_public_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_jira_sync_public_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jira_sync_secret_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, secret_key_file),
+      NULL },
+
+    { ngx_string("jira_sync_jira_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, jira_timeout),
+      NULL },
+
+    { ngx_string("jira_sync_jira_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, jira_connect_timeout),
+      NULL },
+
+    { ngx_string("jira_sync_jira_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, jira_ca_file),
+      NULL },
+
+    { ngx_string("jira_sync_jira_proxy"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, jira_proxy),
+      NULL },
+
+    { ngx_string("jira_sync_pipeline_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, pipeline_ttl),
       NULL },
 
     { ngx_string("jira_sync_webhook"),
@@ -147,6 +219,11 @@ ngx_http_jira_sync_create_main_conf(ngx_conf_t *cf)
     jmcf->db_connect_timeout = NGX_CONF_UNSET;
     jmcf->retry_after = NGX_CONF_UNSET;
     jmcf->cache_valid = NGX_CONF_UNSET;
+    jmcf->snowflake = NGX_CONF_UNSET;
+    jmcf->snowflake_region = NGX_CONF_UNSET;
+    jmcf->jira_timeout = NGX_CONF_UNSET_MSEC;
+    jmcf->jira_connect_timeout = NGX_CONF_UNSET_MSEC;
+    jmcf->pipeline_ttl = NGX_CONF_UNSET;
 
     return jmcf;
 }
@@ -163,6 +240,11 @@ ngx_http_jira_sync_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(jmcf->db_connect_timeout, 5);
     ngx_conf_init_value(jmcf->retry_after, 5);
     ngx_conf_init_value(jmcf->cache_valid, 60);
+    ngx_conf_init_value(jmcf->snowflake, 0);
+    ngx_conf_init_value(jmcf->snowflake_region, 0);
+    ngx_conf_init_msec_value(jmcf->jira_timeout, 15000);
+    ngx_conf_init_msec_value(jmcf->jira_connect_timeout, 5000);
+    ngx_conf_init_value(jmcf->pipeline_ttl, 3600);
 
     if (jmcf->db_connect_timeout < 1) {
         /* libpq reads 0 as "wait forever" */
@@ -194,6 +276,25 @@ ngx_http_jira_sync_init_main_conf(ngx_conf_t *cf, void *conf)
     jmcf->store.connect_timeout = (int) jmcf->db_connect_timeout;
 
     jmcf->api.store = &jmcf->store;
+    jmcf->api.snowflake = (int) jmcf->snowflake;
+    jmcf->api.snowflake_region = (int) jmcf->snowflake_region;
+    jmcf->api.public_url = jmcf->public_url.len
+                           ? (const char *) jmcf->public_url.data : NULL;
+    jmcf->api.jira_timeout = (int) jmcf->jira_timeout;
+    jmcf->api.jira_connect_timeout = (int) jmcf->jira_connect_timeout;
+    jmcf->api.jira_ca_file = jmcf->jira_ca_file.len
+                             ? (const char *) jmcf->jira_ca_file.data : NULL;
+    jmcf->api.jira_proxy = jmcf->jira_proxy.len
+                           ? (const char *) jmcf->jira_proxy.data : NULL;
+    jmcf->api.pipeline_ttl = (int) jmcf->pipeline_ttl;
+
+    if (jmcf->secret_key_file.len) {
+        if (ngx_http_jira_sync_read_key(cf, jmcf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        jmcf->api.secret_key = jmcf->secret_key;
+    }
 
     return NGX_CONF_OK;
 }
@@ -259,6 +360,147 @@ ngx_http_jira_sync_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_jira_sync_public_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jira_sync_main_conf_t  *jmcf = conf;
+
+    ngx_str_t  *value, url;
+
+    if (jmcf->public_url.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    url = value[1];
+
+    if (!(url.len > 8 && ngx_strncasecmp(url.data, (u_char *) "https://", 8)
+                         == 0)
+        && !(url.len > 7 && ngx_strncasecmp(url.data, (u_char *) "http://", 7)
+                            == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"jira_sync_public_url\" must be an absolute "
+                           "http:// or https:// URL, not \"%V\"", &url);
+        return NGX_CONF_ERROR;
+    }
+
+    /* webhook paths are appended to it */
+    while (url.len && url.data[url.len - 1] == '/') {
+        url.data[--url.len] = '\0';
+    }
+
+    jmcf->public_url = url;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The key that encrypts stored credentials: 32 bytes, written in the file
+ * as 64 hex digits (surrounding white space ignored).  Read by the master
+ * at configuration time, so workers never open the file.
+ */
+
+static ngx_int_t
+ngx_http_jira_sync_read_key(ngx_conf_t *cf,
+    ngx_http_jira_sync_main_conf_t *jmcf)
+{
+    u_char           buf[256], *p, *last;
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_int_t        rc, hi, lo;
+    ngx_uint_t       i;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, &jmcf->secret_key_file, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(jmcf->secret_key_file.data, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed",
+                           &jmcf->secret_key_file);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
+        && (fi.st_mode & (S_IRWXG|S_IRWXO)))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"%V\" is readable by other users",
+                           &jmcf->secret_key_file);
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = jmcf->secret_key_file;
+    file.log = cf->log;
+
+    n = ngx_read_file(&file, buf, sizeof(buf), 0);
+
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    p = buf;
+    last = buf + n;
+
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r'
+                        || *p == '\n'))
+    {
+        p++;
+    }
+
+    while (last > p && (last[-1] == ' ' || last[-1] == '\t'
+                        || last[-1] == '\r' || last[-1] == '\n'))
+    {
+        last--;
+    }
+
+    if (last - p != 64) {
+        goto invalid;
+    }
+
+    for (i = 0; i < 32; i++) {
+        hi = ngx_hextoi(&p[2 * i], 1);
+        lo = ngx_hextoi(&p[2 * i + 1], 1);
+
+        if (hi == NGX_ERROR || lo == NGX_ERROR) {
+            goto invalid;
+        }
+
+        jmcf->secret_key[i] = (u_char) (hi << 4 | lo);
+    }
+
+    rc = NGX_OK;
+    goto done;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" must hold 64 hex digits (a 256-bit key)",
+                       &jmcf->secret_key_file);
+
+done:
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed",
+                      &jmcf->secret_key_file);
+    }
+
+    return rc;
 }
 
 

@@ -26,6 +26,16 @@ typedef struct {
     time_t                    db_connect_timeout;
     time_t                    retry_after;
     time_t                    cache_valid;
+    ngx_flag_t                snowflake;
+    ngx_int_t                 snowflake_region;
+    ngx_str_t                 public_url;
+    ngx_str_t                 secret_key_file;
+    u_char                    secret_key[32];
+    ngx_msec_t                jira_timeout;
+    ngx_msec_t                jira_connect_timeout;
+    ngx_str_t                 jira_ca_file;
+    ngx_str_t                 jira_proxy;
+    time_t                    pipeline_ttl;
     ngx_flag_t                used;
     jira_store_conf_t         store;
     jira_api_conf_t           api;

@@ -30,9 +30,15 @@
 typedef struct {
     const jira_store_conf_t  *store;
     int                       snowflake;          /* jira_sync_snowflake */
-    int                       snowflake_region;
-    const char               *public_url;         /* jira_sync_public_url */
+    int                       snowflake_region;   /* 0..4095 */
+    const char               *public_url;         /* no trailing slash,
+                                                     or NULL */
     const unsigned char      *secret_key;         /* 32 bytes, or NULL */
+    int                       jira_timeout;       /* ms, whole call */
+    int                       jira_connect_timeout;   /* ms */
+    const char               *jira_ca_file;       /* NULL: system CAs */
+    const char               *jira_proxy;         /* NULL: no proxy */
+    int                       pipeline_ttl;       /* s */
 } jira_api_conf_t;
 
 
