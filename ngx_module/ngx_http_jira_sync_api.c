@@ -14,15 +14,6 @@
 #include "jira_issue.h"
 
 
-#define NGX_HTTP_JIRA_SYNC_MAX_SEGMENTS  8
-
-
-typedef struct {
-    ngx_uint_t                  n;
-    ngx_str_t                   seg[NGX_HTTP_JIRA_SYNC_MAX_SEGMENTS];
-} ngx_http_jira_sync_path_t;
-
-
 typedef struct {
     jira_issue_in_t             in;
     jira_issue_out_t            out;
@@ -40,8 +31,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_jira_sync_api_path(ngx_http_request_t *r,
     ngx_http_jira_sync_path_t *path);
-static ngx_int_t ngx_http_jira_sync_call(ngx_http_request_t *r,
-    ngx_http_jira_sync_path_t *path, const jira_api_route_t *route);
 static const char *ngx_http_jira_sync_allow(ngx_http_request_t *r,
     unsigned methods);
 static void ngx_http_jira_sync_call_body(ngx_http_request_t *r);
@@ -98,7 +87,14 @@ ngx_http_jira_sync_api_handler(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
+/*
+ * Run route's function on the thread pool for this request: the path
+ * segments become in->params, the bearer token (if any) in->token, the
+ * body (POST, PUT) in->body.  Also used by jira_sync_webhook for the
+ * setup browser callback.
+ */
+
+ngx_int_t
 ngx_http_jira_sync_call(ngx_http_request_t *r,
     ngx_http_jira_sync_path_t *path, const jira_api_route_t *route)
 {

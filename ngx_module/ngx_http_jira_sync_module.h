@@ -42,6 +42,16 @@ typedef struct {
 } ngx_http_jira_sync_main_conf_t;
 
 
+#define NGX_HTTP_JIRA_SYNC_MAX_SEGMENTS  8
+
+
+/* the path segments after "/api/0/" (or another endpoint prefix) */
+typedef struct {
+    ngx_uint_t                n;
+    ngx_str_t                 seg[NGX_HTTP_JIRA_SYNC_MAX_SEGMENTS];
+} ngx_http_jira_sync_path_t;
+
+
 /* work for a pool thread: plain data in, plain data out */
 typedef void (*ngx_http_jira_sync_work_pt)(void *data);
 typedef void (*ngx_http_jira_sync_done_pt)(ngx_http_request_t *r,
@@ -83,6 +93,8 @@ void ngx_http_jira_sync_cache_flush(ngx_shm_zone_t *zone);
 /* ngx_http_jira_sync_webhook.c, ngx_http_jira_sync_api.c */
 ngx_int_t ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_jira_sync_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_jira_sync_call(ngx_http_request_t *r,
+    ngx_http_jira_sync_path_t *path, const jira_api_route_t *route);
 
 
 #endif /* _NGX_HTTP_JIRA_SYNC_MODULE_H_INCLUDED_ */
