@@ -23,7 +23,14 @@ UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
               -I$(shell pg_config --includedir 2>/dev/null)
 UNIT_LIBS   = -lpq -lcurl -ljansson -lcrypto -lunistring -lpthread
 
-.PHONY: all deps run test unit prove migrate clean
+FUZZ_C      := $(sort $(wildcard t/fuzz/fuzz_*.c))
+FUZZ_BIN    := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_C))
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc \
+              -I$(shell pg_config --includedir 2>/dev/null)
+
+.PHONY: all deps run test unit prove migrate clean fuzz
 
 all: $(MODULE)
 
@@ -66,6 +73,25 @@ test: deps
 run: deps
 	$(MAKE) $(MODULE)
 	bash tools/run.sh
+
+# each libFuzzer target for FUZZ_SECONDS, on a scratch copy of its corpus
+$(BUILD)/fuzz/%: t/fuzz/%.c $(SRC_C) $(SRC_H)
+	@mkdir -p $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(SRC_C) $(UNIT_LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do \
+	    name=$${f##*/fuzz_}; \
+	    rm -rf $(BUILD)/fuzz/corpus-$$name; \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$name $(BUILD)/fuzz/crash-$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/crash-$$name/ \
+	        $(BUILD)/fuzz/corpus-$$name t/fuzz/corpus/$$name \
+	        2>$(BUILD)/fuzz/$$name.log \
+	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+	    grep -E "stat::number_of_executed_units" $(BUILD)/fuzz/$$name.log; \
+	done
 
 migrate:
 	sh tools/migrate.sh
