@@ -30,7 +30,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc \
               -I$(shell pg_config --includedir 2>/dev/null)
 
-.PHONY: all deps run test unit prove migrate clean fuzz
+.PHONY: all deps run test unit prove migrate clean fuzz bench
 
 all: $(MODULE)
 
@@ -92,6 +92,9 @@ fuzz: deps $(FUZZ_BIN)
 	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
 	    grep -E "stat::number_of_executed_units" $(BUILD)/fuzz/$$name.log; \
 	done
+
+bench: deps $(MODULE)
+	JIRA_SYNC_MODULE=$(CURDIR)/$(MODULE) perl t/bench/bench.pl
 
 migrate:
 	sh tools/migrate.sh

@@ -393,7 +393,7 @@ ngx_http_jira_sync_api_path(ngx_http_request_t *r,
     last = r->uri.data + r->uri.len;
 
     p = ngx_strlcasestrn(r->uri.data, last, prefix, sizeof(prefix) - 2);
-    if (p == NULL) {
+    if (p == NULL || ngx_strncmp(p, prefix, sizeof(prefix) - 1) != 0) {
         return NGX_DECLINED;
     }
 

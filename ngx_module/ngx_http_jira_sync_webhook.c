@@ -36,7 +36,7 @@ static void ngx_http_jira_sync_webhook_done(ngx_http_request_t *r,
 
 
 static ngx_str_t  ngx_http_jira_sync_issue_updated =
-    ngx_string("/issue-updated");
+    ngx_string("/extensions/jira-server/issue-updated");
 
 
 ngx_int_t
@@ -88,9 +88,10 @@ ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r)
 
 
 /*
- * The token is the path segment after "/issue-updated/"; one trailing
- * slash may follow, nothing else.  Anything else under the location is
- * not this endpoint.
+ * The token is the path segment after ".../extensions/jira-server/
+ * issue-updated/" (case matters, as in Sentry's route; a prefix before it
+ * is allowed for deployments under a sub-path); one trailing slash may
+ * follow, nothing else.
  */
 
 static ngx_int_t
@@ -103,6 +104,10 @@ ngx_http_jira_sync_webhook_token(ngx_http_request_t *r, ngx_str_t *token)
     last = r->uri.data + r->uri.len;
 
     p = ngx_strlcasestrn(r->uri.data, last, marker->data, marker->len - 1);
+
+    if (p != NULL && ngx_strncmp(p, marker->data, marker->len) != 0) {
+        return NGX_DECLINED;
+    }
     if (p == NULL) {
         return NGX_DECLINED;
     }

@@ -40,7 +40,7 @@ static void jira_sync_changed(jira_sync_changes_t *changes,
  * group's project.  Groups are locked in id order so that concurrent
  * webhooks for one group run one after the other without deadlock.
  */
-static const jira_stmt_t  jira_sync_groups_stmt = {
+const jira_stmt_t  jira_sync_groups_stmt = {
     "jira_sync_groups",
     "WITH ois AS ("
     "  SELECT oi.organization_id,"
@@ -50,7 +50,8 @@ static const jira_stmt_t  jira_sync_groups_stmt = {
     "    FROM organization_integration oi"
     "    JOIN organization o ON o.id = oi.organization_id"
     "   WHERE oi.integration_id = $1)"
-    " SELECT g.id, g.project_id, p.organization_id, m.id, m.email"
+    " SELECT g.id AS group_id, g.project_id, p.organization_id,"
+    "        m.id AS user_id, m.email AS user_email"
     "   FROM issue_group g"
     "   JOIN project p ON p.id = g.project_id"
     "   LEFT JOIN LATERAL ("
@@ -92,7 +93,7 @@ static const jira_stmt_t  jira_sync_groups_stmt = {
  * were before it ran, so "prev" is the previous assignee.
  * $1 group, $2 project, $3 organization, $4 user, $5 user's email.
  */
-static const jira_stmt_t  jira_sync_assign_stmt = {
+const jira_stmt_t  jira_sync_assign_stmt = {
     "jira_sync_assign",
     "WITH prev AS ("
     "  SELECT user_id, team_id FROM group_assignee WHERE group_id = $1),"
@@ -141,7 +142,7 @@ static const jira_stmt_t  jira_sync_assign_stmt = {
  * the previous assignee's "assigned" subscriptions.
  * $1 group, $2 project, $3 organization.
  */
-static const jira_stmt_t  jira_sync_deassign_stmt = {
+const jira_stmt_t  jira_sync_deassign_stmt = {
     "jira_sync_deassign",
     "WITH del AS ("
     "  DELETE FROM group_assignee WHERE group_id = $1"

@@ -31,6 +31,12 @@ typedef struct {
 } jira_sync_changes_t;
 
 
+/* exported for the benchmark, which runs the same SQL through pgbench */
+extern const jira_stmt_t  jira_sync_groups_stmt;
+extern const jira_stmt_t  jira_sync_assign_stmt;
+extern const jira_stmt_t  jira_sync_deassign_stmt;
+
+
 /*
  * email NULL with assign 0 deassigns every affected group.  Returns
  * JIRA_OK also when nothing matched (that is logged, not an error).

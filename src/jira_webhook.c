@@ -32,9 +32,10 @@ static void jira_webhook_assignee(jira_store_t *st,
 static void jira_webhook_fail(jira_webhook_out_t *out, jira_err_e err);
 
 
-static const jira_stmt_t  jira_webhook_integration_stmt = {
+const jira_stmt_t  jira_webhook_integration_stmt = {
     "jira_webhook_integration",
-    "SELECT id, status, metadata ->> 'webhook_secret'"
+    "SELECT id AS integration_id, status,"
+    "       metadata ->> 'webhook_secret' AS webhook_secret"
     "  FROM integration"
     " WHERE provider = 'jira_server' AND external_id = $1"
 };

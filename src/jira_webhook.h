@@ -43,6 +43,10 @@ typedef struct {
 } jira_webhook_out_t;
 
 
+/* exported for the benchmark, which runs the same SQL through pgbench */
+extern const jira_stmt_t  jira_webhook_integration_stmt;
+
+
 void jira_webhook_process(const jira_webhook_in_t *in,
     jira_webhook_out_t *out);
 

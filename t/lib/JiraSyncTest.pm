@@ -112,7 +112,8 @@ sub start_pg {
 
     my $opts = "-c listen_addresses=127.0.0.1 -p $self->{pgport}"
              . " -k $data -c fsync=off -c synchronous_commit=off"
-             . " -c full_page_writes=off -c max_connections=200";
+             . " -c full_page_writes=off -c max_connections=200"
+             . ($self->{opt}{pg_opts} ? " $self->{opt}{pg_opts}" : '');
 
     my @ctl = ($self->as_pg_user(pg_bin('pg_ctl'), '-D', $data, '-w',
                                  '-t', '30', '-l', "$data/log",
@@ -210,7 +211,7 @@ daemon on;
 master_process on;
 worker_processes $workers;
 pid $dir/nginx.pid;
-error_log $dir/error.log info;
+error_log $dir/error.log @{[$o{log_level} // 'info']};
 @{[$> == 0 ? 'user root;' : '']}
 
 thread_pool jira_sync threads=$threads max_queue=$queue;
@@ -535,6 +536,46 @@ sub DESTROY {
     } else {
         remove_tree($self->{dir});
     }
+}
+
+# --- more fixtures ---------------------------------------------------------
+
+# put an existing user on a team of another scenario (its organization
+# membership is created when missing); returns the organization member id
+sub member {
+    my ($self, $s, $user, %o) = @_;
+    my $org = $o{org} // $s->{org};
+    my $m = $self->value('SELECT id FROM organization_member'
+                         . ' WHERE organization_id = ? AND user_id = ?',
+                         $org, $user)
+         // $self->insert('organization_member', organization_id => $org,
+                          user_id => $user);
+    $self->insert('organization_member_team',
+                  organizationmember_id => $m,
+                  team_id => $o{team} // $s->{team},
+                  is_active => $o{team_active} // 1);
+    return $m;
+}
+
+# row counts of the tables an assignee change writes, and who is assigned
+# to what: equal snapshots mean the webhook changed nothing
+sub snapshot {
+    my ($self) = @_;
+    my %snap;
+    for my $table (qw(group_assignee group_subscription activity
+                      group_history)) {
+        $snap{$table} = $self->value("SELECT count(*) FROM $table");
+    }
+    $snap{assignees} = join ' ', map {
+        "$_->{group_id}:" . ($_->{user_id} // "team$_->{team_id}")
+    } @{ $self->rows('SELECT group_id, user_id, team_id'
+                     . ' FROM group_assignee ORDER BY group_id') };
+    $snap{subscriptions} = join ' ', map {
+        "$_->{group_id}:" . ($_->{user_id} // "team$_->{team_id}")
+        . "/$_->{reason}"
+    } @{ $self->rows('SELECT group_id, user_id, team_id, reason'
+                     . ' FROM group_subscription ORDER BY id') };
+    return \%snap;
 }
 
 1;

@@ -1,0 +1,61 @@
+/*
+ * Print a pgbench script that runs, per transaction, exactly the SQL one
+ * assignment webhook runs in the module: the integration lookup, then
+ * BEGIN, the affected-groups query, the assign statement and COMMIT.
+ * Parameters become pgbench variables; \gset carries results forward as
+ * the module carries them in C.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "jira_sync.h"
+#include "jira_webhook.h"
+
+
+static void
+print_sql(const char *sql, const char *const *params, size_t n,
+    const char *gset)
+{
+    size_t       i;
+    const char  *p;
+
+    for (p = sql; *p; p++) {
+        if (*p == '$' && p[1] >= '1' && p[1] <= '9') {
+            i = (size_t) (p[1] - '1');
+            if (i < n) {
+                fputs(params[i], stdout);
+                p++;
+                continue;
+            }
+        }
+
+        putchar(*p == '\n' ? ' ' : *p);
+    }
+
+    printf("%s\n", gset);
+}
+
+
+int
+main(void)
+{
+    static const char *const  lookup[] = { ":ext" };
+    static const char *const  groups[] = {
+        ":integration_id", "('B-' || :k)",
+        "('bench' || :u || '@example.com')"
+    };
+    static const char *const  assign[] = {
+        ":group_id", ":project_id", ":organization_id", ":user_id",
+        "(:user_email)"
+    };
+
+    printf("\\set k random(1, :keys)\n\\set u random(1, 2)\n");
+    print_sql(jira_webhook_integration_stmt.sql, lookup, 1, " \\gset");
+    printf("BEGIN;\n");
+    print_sql(jira_sync_groups_stmt.sql, groups, 3, " \\gset");
+    print_sql(jira_sync_assign_stmt.sql, assign, 5, ";");
+    printf("COMMIT;\n");
+
+    return 0;
+}

@@ -1,0 +1,43 @@
+-- wrk: assignment webhooks for random linked issues, alternating between
+-- two member users so that most deliveries change the assignee.
+-- Environment: JIRA_TOKEN (the URL token), BENCH_KEYS (issue count).
+
+local token = os.getenv("JIRA_TOKEN")
+local keys = tonumber(os.getenv("BENCH_KEYS") or "1000")
+local path = "/extensions/jira-server/issue-updated/" .. token .. "/"
+local headers = { ["Content-Type"] = "application/json" }
+
+local template = '{"timestamp":1700000000000,"webhookEvent":'
+    .. '"jira:issue_updated","issue_event_type_name":"issue_assigned",'
+    .. '"issue":{"id":"10042","key":"B-%d","fields":{"assignee":'
+    .. '{"name":"bench%d","key":"JIRAUSER1000%d","emailAddress":'
+    .. '"bench%d@example.com","displayName":"Bench","active":true},'
+    .. '"status":{"id":"1","name":"Open"}}},"changelog":{"id":"%d",'
+    .. '"items":[{"field":"assignee","fieldtype":"jira","from":null,'
+    .. '"to":"JIRAUSER1000%d","toString":"Bench"}]}}'
+
+local n = 0
+
+request = function()
+    n = n + 1
+    local k = math.random(1, keys)
+    local u = math.random(1, 2)
+    local body = string.format(template, k, u, u, u, n, u)
+    return wrk.format("POST", path, headers, body)
+end
+
+-- optional pacing for latency runs: BENCH_DELAY_MS per connection
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pause > 0 then
+    delay = function() return pause end
+end
+
+done = function(summary, latency, requests)
+    io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f "
+        .. "non2xx=%d errors=%d\n",
+        summary.requests / (summary.duration / 1e6),
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+        summary.errors.status, summary.errors.connect
+        + summary.errors.read + summary.errors.write
+        + summary.errors.timeout))
+end
