@@ -24,6 +24,7 @@ typedef struct {
 
 typedef struct {
     const jira_api_route_t     *route;
+    jira_body_t                 body;
     jira_api_in_t               in;
     jira_api_out_t              out;
 } ngx_http_jira_sync_call_ctx_t;
@@ -57,7 +58,7 @@ ngx_http_jira_sync_api_handler(ngx_http_request_t *r)
     ngx_http_jira_sync_path_t   path;
 
     if (ngx_http_jira_sync_api_path(r, &path) != NGX_OK) {
-        return NGX_HTTP_NOT_FOUND;
+        return ngx_http_jira_sync_not_found(r);
     }
 
     for (i = 0; i < path.n; i++) {
@@ -83,7 +84,7 @@ ngx_http_jira_sync_api_handler(ngx_http_request_t *r)
         return ngx_http_jira_sync_issue(r, &path.seg[1]);
     }
 
-    return NGX_HTTP_NOT_FOUND;
+    return ngx_http_jira_sync_not_found(r);
 }
 
 
@@ -249,18 +250,16 @@ ngx_http_jira_sync_allow(ngx_http_request_t *r, unsigned methods)
 static void
 ngx_http_jira_sync_call_body(ngx_http_request_t *r)
 {
-    ngx_str_t                       body;
     ngx_http_jira_sync_call_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_jira_sync_module);
 
-    if (ngx_http_jira_sync_body(r, &body) != NGX_OK) {
+    if (ngx_http_jira_sync_body(r, &ctx->body) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ctx->in.body = (const char *) body.data;
-    ctx->in.body_len = body.len;
+    ctx->in.body_len = ctx->body.len;
 
     ngx_http_jira_sync_call_post(r);
 }
@@ -294,7 +293,20 @@ ngx_http_jira_sync_call_work(void *data)
 {
     ngx_http_jira_sync_call_ctx_t  *ctx = data;
 
+    char  *owned;
+
+    if (jira_body_load(&ctx->body, &ctx->in.body, &owned) != 0) {
+        ctx->out.status = 500;
+        ctx->out.err = JIRA_EDB;
+        (void) snprintf(ctx->out.error, sizeof(ctx->out.error),
+                        "could not read the spooled request body: %s",
+                        strerror(errno));
+        return;
+    }
+
     ctx->route->fn(&ctx->in, &ctx->out);
+
+    free(owned);
 }
 
 
@@ -488,9 +500,9 @@ ngx_http_jira_sync_issue(ngx_http_request_t *r, ngx_str_t *id)
 
     group = ngx_atoi(id->data, id->len);
 
-    if (group == NGX_ERROR || group == 0 || id->len > 18) {
-        return ngx_http_jira_sync_send_detail(r, NGX_HTTP_NOT_FOUND,
-                           "The requested resource does not exist");
+    if (group == NGX_ERROR || id->len > 18) {
+        /* no group has id 0: the token is still checked first, as DRF */
+        group = 0;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jira_sync_issue_ctx_t));
@@ -503,7 +515,7 @@ ngx_http_jira_sync_issue(ngx_http_request_t *r, ngx_str_t *id)
     ctx->in.token_len = token.len;
     ctx->in.group_id = group;
 
-    if (jmcf->zone != NULL) {
+    if (jmcf->zone != NULL && group != 0) {
         rc = ngx_http_jira_sync_cache_get(jmcf->zone, group, &org,
                                           &ctx->cached, r->pool,
                                           &ctx->stamp);
@@ -571,7 +583,7 @@ ngx_http_jira_sync_issue_done(ngx_http_request_t *r, void *data)
             return;
         }
 
-        if (jmcf->zone != NULL) {
+        if (jmcf->zone != NULL && jmcf->cache_valid > 0) {
             ngx_http_jira_sync_cache_put(jmcf->zone, ctx->in.group_id,
                                          out->org, &body, ctx->stamp,
                                          jmcf->cache_valid);

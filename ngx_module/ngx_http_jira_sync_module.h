@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "jira_api.h"
+#include "jira_body.h"
 #include "jira_log.h"
 #include "jira_store.h"
 
@@ -67,7 +68,7 @@ ngx_int_t ngx_http_jira_sync_post(ngx_http_request_t *r,
     void *data);
 
 /* ngx_http_jira_sync_reply.c */
-ngx_int_t ngx_http_jira_sync_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_jira_sync_body(ngx_http_request_t *r, jira_body_t *body);
 ngx_int_t ngx_http_jira_sync_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *content_type, u_char *data, size_t len);
 ngx_int_t ngx_http_jira_sync_send_detail(ngx_http_request_t *r,
@@ -78,6 +79,7 @@ ngx_int_t ngx_http_jira_sync_send_error(ngx_http_request_t *r,
 void ngx_http_jira_sync_log_lines(ngx_log_t *log, jira_log_t *lines);
 ngx_int_t ngx_http_jira_sync_method_not_allowed(ngx_http_request_t *r,
     const char *allow);
+ngx_int_t ngx_http_jira_sync_not_found(ngx_http_request_t *r);
 
 /* ngx_http_jira_sync_cache.c */
 ngx_shm_zone_t *ngx_http_jira_sync_cache_add(ngx_conf_t *cf,

@@ -13,75 +13,53 @@
 
 
 /*
- * The whole body as one buffer; bodies nginx spooled to a temporary
- * file are read back from it.
+ * Describe the body for a pool thread (jira_body_load()): bodies nginx
+ * spooled to a temporary file are read there, not in the event loop.
  */
 
 ngx_int_t
-ngx_http_jira_sync_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_jira_sync_body(ngx_http_request_t *r, jira_body_t *body)
 {
-    off_t         size;
-    size_t        len;
-    u_char       *p;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
+    ngx_buf_t         *b;
+    ngx_chain_t       *cl;
+    jira_body_part_t  *part;
 
+    body->n = 0;
     body->len = 0;
-    body->data = (u_char *) "";
 
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+    if (r->request_body == NULL) {
         return NGX_OK;
     }
-
-    len = 0;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
-        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
-                          : (size_t) (b->last - b->pos);
-    }
 
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    cl = r->request_body->bufs;
-
-    if (cl->next == NULL && !cl->buf->in_file) {
-        body->data = cl->buf->pos;
-        body->len = len;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    body->data = p;
-    body->len = len;
-
-    for ( /* void */ ; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        if (ngx_buf_size(b) == 0) {
             continue;
         }
 
-        size = b->file_last - b->file_pos;
-
-        n = ngx_read_file(b->file, p, (size_t) size, b->file_pos);
-
-        if (n != (ssize_t) size) {
+        if (body->n == JIRA_BODY_PARTS) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "jira_sync: short read of request body file "
-                          "\"%V\"", &b->file->name);
+                          "jira_sync: request body in too many pieces");
             return NGX_ERROR;
         }
 
-        p += n;
+        part = &body->parts[body->n++];
+
+        if (b->in_file) {
+            part->mem = NULL;
+            part->fd = b->file->fd;
+            part->off = b->file_pos;
+            part->len = (size_t) (b->file_last - b->file_pos);
+
+        } else {
+            part->mem = (const char *) b->pos;
+            part->fd = -1;
+            part->off = 0;
+            part->len = (size_t) (b->last - b->pos);
+        }
+
+        body->len += part->len;
     }
 
     return NGX_OK;
@@ -198,20 +176,18 @@ ngx_int_t
 ngx_http_jira_sync_send_error(ngx_http_request_t *r, jira_err_e err,
     const char *error)
 {
-    static ngx_uint_t  schema_logged;
+    static time_t  schema_logged;
 
     if (err == JIRA_ESCHEMA) {
-        /* one clear line per worker, not one per request */
-        if (!schema_logged) {
+        /* one clear line a minute per worker, not one per request */
+        if (ngx_time() - schema_logged >= 60) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "jira_sync: %s", error);
-            schema_logged = 1;
+            schema_logged = ngx_time();
         }
 
         return ngx_http_jira_sync_send_unavailable(r);
     }
-
-    schema_logged = 0;
 
     if (error != NULL && error[0] != '\0') {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -256,7 +232,10 @@ ngx_http_jira_sync_log_lines(ngx_log_t *log, jira_log_t *lines)
 }
 
 
-/* DRF's answer to a method the endpoint does not take */
+/*
+ * DRF's answer to a method the endpoint does not take: 405 naming the
+ * method, or 200 for OPTIONS; both carry Allow.
+ */
 
 ngx_int_t
 ngx_http_jira_sync_method_not_allowed(ngx_http_request_t *r,
@@ -282,6 +261,10 @@ ngx_http_jira_sync_method_not_allowed(ngx_http_request_t *r,
     h->value.data = (u_char *) allow;
     h->value.len = ngx_strlen(allow);
 
+    if (r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_jira_sync_send(r, NGX_HTTP_OK, NULL, NULL, 0);
+    }
+
     len = sizeof("Method \"\" not allowed.") - 1 + r->method_name.len;
 
     p = ngx_pnalloc(r->pool, len + 1);
@@ -294,4 +277,21 @@ ngx_http_jira_sync_method_not_allowed(ngx_http_request_t *r,
 
     return ngx_http_jira_sync_send_detail(r, NGX_HTTP_NOT_ALLOWED,
                                           (const char *) p);
+}
+
+
+/* an unknown path under the module's location: JSON, as every error */
+
+ngx_int_t
+ngx_http_jira_sync_not_found(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_jira_sync_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                          "Not found.");
 }

@@ -19,6 +19,7 @@
 
 typedef struct {
     ngx_str_t            token;
+    jira_body_t          body;
     char                 external_id[JIRA_JWT_MAX_ID_LEN];
     jira_webhook_in_t    in;
     jira_webhook_out_t   out;
@@ -26,6 +27,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_jira_sync_webhook_token(ngx_http_request_t *r,
+    ngx_str_t *token);
+static ngx_int_t ngx_http_jira_sync_webhook_redact(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r,
     const char *error);
@@ -48,7 +51,7 @@ ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r)
     ngx_http_jira_sync_webhook_ctx_t  *ctx;
 
     if (ngx_http_jira_sync_webhook_token(r, &token) != NGX_OK) {
-        return NGX_HTTP_NOT_FOUND;
+        return ngx_http_jira_sync_not_found(r);
     }
 
     if (r->method != NGX_HTTP_POST) {
@@ -61,6 +64,10 @@ ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r)
     }
 
     ctx->token = token;
+
+    if (ngx_http_jira_sync_webhook_redact(r, &ctx->token) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     /* step 1: Python's "not token": only the empty string is falsy */
     if (token.len == 0) {
@@ -142,6 +149,64 @@ ngx_http_jira_sync_webhook_token(ngx_http_request_t *r, ngx_str_t *token)
 }
 
 
+/*
+ * The token is the credential for posting webhooks: keep it out of the
+ * error log (whose lines quote the request line) and out of $request and
+ * $request_uri in the access log.  The token itself is copied first, as
+ * it may share memory with the request line.
+ */
+
+static ngx_int_t
+ngx_http_jira_sync_webhook_redact(ngx_http_request_t *r, ngx_str_t *token)
+{
+    u_char     *copy, *p, *q;
+    ngx_str_t  *line, *lines[2];
+    ngx_uint_t  i;
+
+    static u_char  mask[] = "<token>";
+
+    if (token->len == 0) {
+        return NGX_OK;
+    }
+
+    copy = ngx_pnalloc(r->pool, token->len);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(copy, token->data, token->len);
+    token->data = copy;
+
+    lines[0] = &r->request_line;
+    lines[1] = &r->unparsed_uri;
+
+    for (i = 0; i < 2; i++) {
+        line = lines[i];
+
+        p = ngx_strlcasestrn(line->data, line->data + line->len,
+                             token->data, token->len - 1);
+        if (p == NULL) {
+            continue;
+        }
+
+        q = ngx_pnalloc(r->pool, line->len - token->len + sizeof(mask) - 1);
+        if (q == NULL) {
+            return NGX_ERROR;
+        }
+
+        line->len = ngx_sprintf(q, "%*s%s%*s",
+                                (size_t) (p - line->data), line->data, mask,
+                                (size_t) (line->data + line->len - p
+                                          - token->len),
+                                p + token->len)
+                    - q;
+        line->data = q;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r, const char *error)
 {
@@ -163,14 +228,13 @@ static void
 ngx_http_jira_sync_webhook_body(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
-    ngx_str_t                          body;
     ngx_http_jira_sync_webhook_ctx_t  *ctx;
     ngx_http_jira_sync_main_conf_t    *jmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_jira_sync_module);
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module);
 
-    if (ngx_http_jira_sync_body(r, &body) != NGX_OK) {
+    if (ngx_http_jira_sync_body(r, &ctx->body) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -179,8 +243,7 @@ ngx_http_jira_sync_webhook_body(ngx_http_request_t *r)
     ctx->in.token = (const char *) ctx->token.data;
     ctx->in.token_len = ctx->token.len;
     ctx->in.external_id = ctx->external_id;
-    ctx->in.body = (const char *) body.data;
-    ctx->in.body_len = body.len;
+    ctx->in.body_len = ctx->body.len;
     ctx->in.now = ngx_time();
 
     rc = ngx_http_jira_sync_post(r, ngx_http_jira_sync_webhook_work,
@@ -204,7 +267,20 @@ ngx_http_jira_sync_webhook_work(void *data)
 {
     ngx_http_jira_sync_webhook_ctx_t  *ctx = data;
 
+    char  *owned;
+
+    if (jira_body_load(&ctx->body, &ctx->in.body, &owned) != 0) {
+        ctx->out.status = 500;
+        ctx->out.err = JIRA_EDB;
+        (void) snprintf(ctx->out.error, sizeof(ctx->out.error),
+                        "could not read the spooled request body: %s",
+                        strerror(errno));
+        return;
+    }
+
     jira_webhook_process(&ctx->in, &ctx->out);
+
+    free(owned);
 }
 
 

@@ -8,6 +8,7 @@ void
 jira_log(jira_log_t *log, int level, const char *fmt, ...)
 {
     va_list           args;
+    unsigned char    *p;
     jira_log_line_t  *line;
 
     if (log == NULL) {
@@ -25,6 +26,13 @@ jira_log(jira_log_t *log, int level, const char *fmt, ...)
     va_start(args, fmt);
     (void) vsnprintf(line->text, sizeof(line->text), fmt, args);
     va_end(args);
+
+    /* values from payloads must not start a forged log line */
+    for (p = (unsigned char *) line->text; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        }
+    }
 }
 
 

@@ -88,17 +88,25 @@ jira_store_error(void)
 static void
 jira_store_set_error(const char *prefix, const char *text)
 {
-    size_t  len;
+    char    *p;
+    size_t   len;
 
     (void) snprintf(jira_store_errbuf, sizeof(jira_store_errbuf), "%s%s",
                     prefix, text ? text : "");
 
-    /* libpq messages end in a newline; log lines must not */
+    /* libpq messages span lines ("...\n\tIs the server running"): one
+       log line each, so newlines and tabs become spaces */
     len = strlen(jira_store_errbuf);
     while (len > 0 && (jira_store_errbuf[len - 1] == '\n'
                        || jira_store_errbuf[len - 1] == '\r'))
     {
         jira_store_errbuf[--len] = '\0';
+    }
+
+    for (p = jira_store_errbuf; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            *p = ' ';
+        }
     }
 }
 

@@ -131,7 +131,8 @@ const jira_stmt_t  jira_sync_assign_stmt = {
     "                 FROM organization_member_team omt"
     "                 JOIN organization_member om"
     "                   ON om.id = omt.organizationmember_id"
-    "                WHERE omt.team_id = prev.team_id)))"
+    "                WHERE omt.team_id = prev.team_id"
+    "                  AND omt.is_active)))"
     " SELECT count(*) FROM up"
 };
 
@@ -165,7 +166,8 @@ const jira_stmt_t  jira_sync_deassign_stmt = {
     "                 FROM organization_member_team omt"
     "                 JOIN organization_member om"
     "                   ON om.id = omt.organizationmember_id"
-    "                WHERE omt.team_id = del.team_id)))"
+    "                WHERE omt.team_id = del.team_id"
+    "                  AND omt.is_active)))"
     " SELECT count(*) FROM del"
 };
 
