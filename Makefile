@@ -30,7 +30,13 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined -D_GNU_SOURCE -Isrc \
               -I$(shell pg_config --includedir 2>/dev/null)
 
-.PHONY: all deps run test unit prove migrate clean fuzz bench
+ASAN_BUILD  = build/asan
+SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+VG_BUILD    = build/valgrind
+
+.PHONY: all deps run test unit prove migrate clean fuzz bench test-asan \
+        test-valgrind
 
 all: $(MODULE)
 
@@ -47,8 +53,9 @@ $(BUILD)/nginx/Makefile: config $(BUILD)/sources
 	@mkdir -p $(BUILD)/nginx
 	cd $(NGINX_SRC) && . ./conf_flags && ./configure \
 	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC \
-	                   $$(dpkg-buildflags --get CPPFLAGS)" \
-	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+	                   $$(dpkg-buildflags --get CPPFLAGS) $(EXTRA_CFLAGS)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC \
+	                   $(EXTRA_LDFLAGS)" \
 	    "$${NGX_CONF_FLAGS[@]}" \
 	    --add-dynamic-module=$(CURDIR) \
 	    --builddir=$(CURDIR)/$(BUILD)/nginx > $(CURDIR)/$(BUILD)/configure.log
@@ -73,6 +80,29 @@ test: deps
 run: deps
 	$(MAKE) $(MODULE)
 	bash tools/run.sh
+
+# the whole suite on nginx with an ASan/UBSan build of the module; any
+# sanitizer report fails the run
+test-asan: deps
+	$(MAKE) BUILD=$(ASAN_BUILD) EXTRA_CFLAGS="$(SAN_FLAGS)" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" \
+	    $(ASAN_BUILD)/ngx_http_jira_sync_module.so unit
+	rm -rf $(ASAN_BUILD)/logs && mkdir -p $(ASAN_BUILD)/logs
+	JIRA_SYNC_MODULE=$(CURDIR)/$(ASAN_BUILD)/ngx_http_jira_sync_module.so \
+	JIRA_SYNC_NGINX_WRAPPER="env LD_PRELOAD=$$(gcc -print-file-name=libasan.so):$$(gcc -print-file-name=libubsan.so) ASAN_OPTIONS=detect_leaks=0:log_path=$(CURDIR)/$(ASAN_BUILD)/logs/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/logs/ubsan" \
+	    prove -r -j2 t
+	@if ls $(ASAN_BUILD)/logs/* >/dev/null 2>&1; then \
+	    cat $(ASAN_BUILD)/logs/*; echo "sanitizer reports above"; exit 1; \
+	fi
+
+# the whole suite with nginx under valgrind; any invalid access, or a
+# definite leak with a frame in the module, fails the run
+test-valgrind: deps $(MODULE)
+	rm -rf $(VG_BUILD) && mkdir -p $(VG_BUILD)
+	JIRA_SYNC_MODULE=$(CURDIR)/$(MODULE) \
+	JIRA_SYNC_NGINX_WRAPPER="valgrind --quiet --trace-children=no --child-silent-after-fork=no --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --num-callers=30 --log-file=$(CURDIR)/$(VG_BUILD)/vg.%p" \
+	    prove -r t
+	@perl t/valgrind-check.pl $(VG_BUILD)
 
 # each libFuzzer target for FUZZ_SECONDS, on a scratch copy of its corpus
 $(BUILD)/fuzz/%: t/fuzz/%.c $(SRC_C) $(SRC_H)

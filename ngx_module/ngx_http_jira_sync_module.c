@@ -25,6 +25,7 @@ static ngx_int_t ngx_http_jira_sync_read_key(ngx_conf_t *cf,
 static char *ngx_http_jira_sync_handler_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_jira_sync_init_process(ngx_cycle_t *cycle);
+static void ngx_http_jira_sync_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_num_bounds_t  ngx_http_jira_sync_region_bounds = {
@@ -189,7 +190,7 @@ ngx_module_t  ngx_http_jira_sync_module = {
     ngx_http_jira_sync_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_jira_sync_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -545,4 +546,16 @@ ngx_http_jira_sync_init_process(ngx_cycle_t *cycle)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The thread pool module (a core module, so earlier in the module list)
+ * has stopped the pool threads by now: their connections can be closed.
+ */
+
+static void
+ngx_http_jira_sync_exit_process(ngx_cycle_t *cycle)
+{
+    jira_store_process_exit();
 }

@@ -1,7 +1,10 @@
 /*
- * One PostgreSQL connection per pool thread, kept in thread-specific data
- * so that the pool thread's exit (nginx sends every thread an exit task)
- * closes it.
+ * One PostgreSQL connection per pool thread, kept in thread-specific data.
+ *
+ * Connections are closed by the worker's main thread at exit, not by a
+ * thread-specific-data destructor: nginx lets a pool thread finish
+ * exiting while the main thread already unloads the module, so a
+ * destructor could run after this code is unmapped.
  */
 
 #include <pthread.h>
@@ -18,6 +21,7 @@
 
 
 struct jira_store_s {
+    jira_store_t             *next;         /* every store of the process */
     PGconn                   *conn;
     const jira_store_conf_t  *conf;
     int                       schema_version;
@@ -27,7 +31,6 @@ struct jira_store_s {
 };
 
 
-static void jira_store_free(void *data);
 static void jira_store_key_create(void);
 static long long jira_store_now_ms(void);
 static void jira_store_set_error(const char *prefix, const char *text);
@@ -45,6 +48,8 @@ static jira_err_e jira_store_simple(jira_store_t *st, const char *sql);
 static pthread_key_t     jira_store_key;
 static pthread_once_t    jira_store_once = PTHREAD_ONCE_INIT;
 static int               jira_store_key_ok;
+static pthread_mutex_t   jira_store_lock = PTHREAD_MUTEX_INITIALIZER;
+static jira_store_t     *jira_store_all;
 static __thread char     jira_store_errbuf[512];
 
 
@@ -60,21 +65,32 @@ jira_store_process_init(void)
 static void
 jira_store_key_create(void)
 {
-    jira_store_key_ok = (pthread_key_create(&jira_store_key,
-                                            jira_store_free) == 0);
+    jira_store_key_ok = (pthread_key_create(&jira_store_key, NULL) == 0);
 }
 
 
-static void
-jira_store_free(void *data)
-{
-    jira_store_t  *st = data;
+/* at worker exit, after the pool threads have stopped */
 
-    if (st->conn != NULL) {
-        PQfinish(st->conn);
+void
+jira_store_process_exit(void)
+{
+    jira_store_t  *st, *next;
+
+    (void) pthread_mutex_lock(&jira_store_lock);
+
+    for (st = jira_store_all; st != NULL; st = next) {
+        next = st->next;
+
+        if (st->conn != NULL) {
+            PQfinish(st->conn);
+        }
+
+        free(st);
     }
 
-    free(st);
+    jira_store_all = NULL;
+
+    (void) pthread_mutex_unlock(&jira_store_lock);
 }
 
 
@@ -149,6 +165,11 @@ jira_store_thread(const jira_store_conf_t *conf, jira_err_e *err)
             *err = JIRA_EDB;
             return NULL;
         }
+
+        (void) pthread_mutex_lock(&jira_store_lock);
+        st->next = jira_store_all;
+        jira_store_all = st;
+        (void) pthread_mutex_unlock(&jira_store_lock);
     }
 
     st->conf = conf;

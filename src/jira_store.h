@@ -47,6 +47,9 @@ typedef struct jira_store_s  jira_store_t;
 /* once per process, before any pool thread runs a task */
 int jira_store_process_init(void);
 
+/* once per process at exit, when no pool thread runs any more */
+void jira_store_process_exit(void);
+
 /*
  * The calling thread's connection, connected and with a verified schema;
  * NULL with *err set (and jira_store_error() text) otherwise.

@@ -272,7 +272,9 @@ sub start_nginx {
     make_path("$self->{dir}/body");
     $self->write_conf(%o);
 
-    my $out = `/usr/sbin/nginx -p $self->{dir} -c $self->{dir}/nginx.conf 2>&1`;
+    # make test-asan / test-valgrind run nginx under a wrapper
+    my $wrap = $ENV{JIRA_SYNC_NGINX_WRAPPER} // '';
+    my $out = `$wrap /usr/sbin/nginx -p $self->{dir} -c $self->{dir}/nginx.conf 2>&1`;
     die "nginx failed to start: $out\n" . $self->error_log if $?;
 
     $self->wait_port($self->{port});
@@ -284,7 +286,8 @@ sub nginx_test_conf {
     open my $fh, '>', "$self->{dir}/test.conf" or die $!;
     print $fh $conf;
     close $fh;
-    my $out = `/usr/sbin/nginx -t -p $self->{dir} -c $self->{dir}/test.conf 2>&1`;
+    my $wrap = $ENV{JIRA_SYNC_NGINX_WRAPPER} // '';
+    my $out = `$wrap /usr/sbin/nginx -t -p $self->{dir} -c $self->{dir}/test.conf 2>&1`;
     return ($? == 0, $out);
 }
 
@@ -320,7 +323,8 @@ sub stop_nginx {
 
 sub wait_port {
     my ($self, $port) = @_;
-    for (1 .. 200) {
+    my $tries = $ENV{JIRA_SYNC_NGINX_WRAPPER} ? 2400 : 200;
+    for (1 .. $tries) {
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
                                       Proto => 'tcp');
         return 1 if $s;
