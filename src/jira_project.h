@@ -17,9 +17,6 @@
 
 #define JIRA_PROJECT_NAME_MAX             200
 
-/* ObjectStatus.ACTIVE: other projects answer 404 */
-#define JIRA_PROJECT_ACTIVE               0
-
 
 /* POST teams/{org}/{team}/projects/: {"name", "slug"?} -> 201 */
 void jira_project_create(const jira_api_in_t *in, jira_api_out_t *out);

@@ -64,7 +64,7 @@ size_t jira_slug_suffix_len(unsigned n);
 
 /*
  * base[:max - size - 1] + "-" + the size characters of suffix, into out
- * (room for max + 1 bytes).  Returns the length.
+ * (room for max + 1 bytes); max > size.  Returns the length.
  */
 size_t jira_slug_suffixed(const char *base, size_t max, const char *suffix,
     size_t size, char *out);

@@ -32,11 +32,19 @@ static const jira_stmt_t  jira_snowflake_incr_stmt = {
     " RETURNING s.value"
 };
 
-/* EXPIRE: counters older than the borrowing window are never read again */
+/*
+ * EXPIRE: counters older than the borrowing window are never read
+ * again.  Rows another save holds are left for the next new second, so
+ * this never waits.
+ */
 static const jira_stmt_t  jira_snowflake_expire_stmt = {
     "jira_snowflake_expire",
     "DELETE FROM snowflake_sequence"
-    " WHERE region = $1::integer AND stamp <= $2::bigint - $3::bigint"
+    " WHERE (region, stamp) IN"
+    "       (SELECT region, stamp FROM snowflake_sequence"
+    "         WHERE region = $1::integer"
+    "           AND stamp <= $2::bigint - $3::bigint"
+    "           FOR UPDATE SKIP LOCKED)"
 };
 
 
