@@ -1,6 +1,7 @@
 
 /*
  * POST /extensions/jira-server/issue-updated/{token}/
+ * GET  /extensions/jira-server/setup/callback/ (src/jira_setup.c)
  *
  * Token steps 1 to 3 (reference S§2.1) need no database and run here, so
  * malformed tokens are refused before the body is read; the rest runs on
@@ -14,6 +15,7 @@
 
 #include "ngx_http_jira_sync_module.h"
 #include "jira_jwt.h"
+#include "jira_setup.h"
 #include "jira_webhook.h"
 
 
@@ -28,6 +30,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_jira_sync_webhook_token(ngx_http_request_t *r,
     ngx_str_t *token);
+static ngx_int_t ngx_http_jira_sync_setup_callback(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jira_sync_webhook_redact(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r,
@@ -42,13 +45,40 @@ static ngx_str_t  ngx_http_jira_sync_issue_updated =
     ngx_string("/extensions/jira-server/issue-updated");
 
 
+/* where Jira sends the operator's browser: no bearer token needed */
+static const jira_api_route_t  ngx_http_jira_sync_callback_route = {
+    "setup/callback", JIRA_ALLOW(JIRA_METHOD_GET), jira_setup_callback
+};
+
+
 ngx_int_t
 ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
     ngx_str_t                          token;
+    ngx_uint_t                         i;
     const char                        *error;
+    ngx_http_jira_sync_path_t          path;
     ngx_http_jira_sync_webhook_ctx_t  *ctx;
+
+    static const char  *args[] = { "oauth_token", "oauth_verifier" };
+
+    if (ngx_http_jira_sync_setup_callback(r) == NGX_OK) {
+        /* the request token and verifier stay out of the logs */
+        for (i = 0; i < 2; i++) {
+            if (ngx_http_arg(r, (u_char *) args[i], ngx_strlen(args[i]),
+                             &token)
+                == NGX_OK
+                && ngx_http_jira_sync_webhook_redact(r, &token) != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        path.n = 0;
+        return ngx_http_jira_sync_call(r, &path,
+                                       &ngx_http_jira_sync_callback_route);
+    }
 
     if (ngx_http_jira_sync_webhook_token(r, &token) != NGX_OK) {
         return ngx_http_jira_sync_not_found(r);
@@ -201,6 +231,37 @@ ngx_http_jira_sync_webhook_redact(ngx_http_request_t *r, ngx_str_t *token)
                                 p + token->len)
                     - q;
         line->data = q;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The URI ends in "/extensions/jira-server/setup/callback", with or
+ * without a trailing slash (a prefix before it is allowed, as for
+ * webhooks).
+ */
+
+static ngx_int_t
+ngx_http_jira_sync_setup_callback(ngx_http_request_t *r)
+{
+    size_t   len;
+    u_char  *last;
+
+    static u_char  suffix[] = "/extensions/jira-server/setup/callback";
+
+    len = sizeof(suffix) - 1;
+    last = r->uri.data + r->uri.len;
+
+    if (r->uri.len && last[-1] == '/') {
+        last--;
+    }
+
+    if ((size_t) (last - r->uri.data) < len
+        || ngx_strncmp(last - len, suffix, len) != 0)
+    {
+        return NGX_DECLINED;
     }
 
     return NGX_OK;

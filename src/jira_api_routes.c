@@ -7,9 +7,18 @@
 #include <string.h>
 
 #include "jira_api.h"
+#include "jira_project.h"
+#include "jira_setup.h"
 
 
 const jira_api_route_t  jira_api_routes[] = {
+    { "teams/*/*/projects", JIRA_ALLOW(JIRA_METHOD_POST),
+      jira_project_create },
+    { "projects/*/*", JIRA_ALLOW(JIRA_METHOD_PUT)
+                      | JIRA_ALLOW(JIRA_METHOD_DELETE),
+      jira_project_details },
+    { "organizations/*/integrations/jira-server/setup",
+      JIRA_ALLOW(JIRA_METHOD_POST), jira_setup_pipeline },
     { NULL, 0, NULL }
 };
 

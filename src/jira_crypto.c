@@ -28,12 +28,12 @@ jira_crypto_aad(EVP_CIPHER_CTX *ctx, const char *context)
 
     version = JIRA_CRYPTO_VERSION;
 
-    if (EVP_EncryptUpdate(ctx, NULL, &n, &version, 1) != 1) {
+    if (EVP_CipherUpdate(ctx, NULL, &n, &version, 1) != 1) {
         return -1;
     }
 
     if (context[0] != '\0'
-        && EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *) context,
+        && EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *) context,
                              (int) strlen(context)) != 1)
     {
         return -1;
@@ -133,10 +133,10 @@ jira_crypto_open(const unsigned char *key, const char *context,
     const unsigned char *in, size_t len, unsigned char **out,
     size_t *out_len)
 {
-    int              n, rc;
-    size_t           clen;
-    unsigned char   *buf, tag[JIRA_CRYPTO_TAG_LEN];
-    EVP_CIPHER_CTX  *ctx;
+    int                   n, rc;
+    size_t                clen;
+    unsigned char        *buf, tag[JIRA_CRYPTO_TAG_LEN];
+    EVP_CIPHER_CTX       *ctx;
     const unsigned char  *nonce, *cipher;
 
     *out = NULL;

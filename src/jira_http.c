@@ -213,6 +213,13 @@ jira_http_request(const jira_http_conf_t *conf, const jira_http_req_t *req,
                         ct);
     }
 
+    ct = NULL;
+    if (curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &ct) == CURLE_OK
+        && ct != NULL)
+    {
+        (void) snprintf(res->location, sizeof(res->location), "%s", ct);
+    }
+
     res->err = JIRA_HTTP_OK;
 
     return JIRA_HTTP_OK;

@@ -53,6 +53,7 @@ typedef struct {
     char                *body;               /* malloc()ed, NUL-ended */
     size_t               body_len;
     char                 content_type[128];
+    char                 location[512];      /* of a redirect, not followed */
     char                 error[256];         /* libcurl's reason */
 } jira_http_res_t;
 

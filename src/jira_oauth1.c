@@ -134,6 +134,49 @@ jira_oauth1_decode(char *dst, const char *src, size_t len)
 }
 
 
+char *
+jira_oauth1_form_get(const char *s, size_t len, const char *name)
+{
+    char        *v, *value;
+    size_t       nlen, n;
+    const char  *p, *end, *amp, *eq;
+
+    value = NULL;
+    nlen = strlen(name);
+    p = s;
+    end = s + len;
+
+    while (p < end) {
+        amp = memchr(p, '&', end - p);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        eq = memchr(p, '=', amp - p);
+
+        if (eq != NULL && (size_t) (eq - p) == nlen
+            && memcmp(p, name, nlen) == 0 && amp > eq + 1)
+        {
+            v = malloc(amp - eq);
+            if (v == NULL) {
+                free(value);
+                return NULL;
+            }
+
+            n = jira_oauth1_decode(v, eq + 1, amp - eq - 1);
+            v[n] = '\0';
+
+            free(value);
+            value = v;
+        }
+
+        p = amp + 1;
+    }
+
+    return value;
+}
+
+
 static char *
 jira_oauth1_encoded(const char *s, size_t len)
 {

@@ -53,6 +53,13 @@ size_t jira_oauth1_encode(char *dst, const char *src, size_t len);
 size_t jira_oauth1_decode(char *dst, const char *src, size_t len);
 
 /*
+ * The value of name in form-encoded text ("a=1&b=2"), decoded and
+ * malloc()ed; NULL when it is absent or blank (as Python's parse_qsl
+ * drops blank values) or memory ran out.  The last occurrence wins.
+ */
+char *jira_oauth1_form_get(const char *s, size_t len, const char *name);
+
+/*
  * The signature base string (RFC 5849 section 3.4.1) of a request:
  * upper-case method, the base string URI (scheme and host in lower
  * case, default port dropped, no query or fragment), and the normalised

@@ -415,6 +415,13 @@ jira_store_exec_once(jira_store_t *st, const jira_stmt_t *stmt, int n,
         }
     }
 
+    if (i == JIRA_STORE_MAX_STMTS) {
+        /* more statements than slots: run this one unprepared */
+        res = PQexecParams(st->conn, stmt->sql, n, NULL, values, NULL, NULL,
+                           0);
+        goto done;
+    }
+
     if (i == st->nprepared) {
         res = PQprepare(st->conn, stmt->name, stmt->sql, n, NULL);
 
@@ -426,12 +433,13 @@ jira_store_exec_once(jira_store_t *st, const jira_stmt_t *stmt, int n,
 
         PQclear(res);
 
-        if (st->nprepared < JIRA_STORE_MAX_STMTS) {
-            st->prepared[st->nprepared++] = stmt;
-        }
+        st->prepared[st->nprepared++] = stmt;
     }
 
     res = PQexecPrepared(st->conn, stmt->name, n, values, NULL, NULL, 0);
+
+done:
+
     status = PQresultStatus(res);
 
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {

@@ -12,9 +12,9 @@
 
 
 /* the schema version this code needs (src/sql/NNN_*.sql) */
-#define JIRA_SCHEMA_VERSION       1
+#define JIRA_SCHEMA_VERSION       3
 
-#define JIRA_STORE_MAX_STMTS      64
+#define JIRA_STORE_MAX_STMTS      128
 
 
 typedef enum {

@@ -14,7 +14,7 @@ for my $file (glob "$dir/vg.*") {
     open my $fh, '<', $file or next;
     my $text = do { local $/; <$fh> };
     for my $block (split /\n==\d+== \n/, $text) {
-        if ($block =~ /Invalid (?:read|write|free)|Jump to the invalid
+        if ($block =~ /Invalid\ (?:read|write|free)|Jump\ to\ the\ invalid
                        |Process\ terminating\ with\ default\ action
                        |Mismatched\ free|uninitialised/x)
         {
