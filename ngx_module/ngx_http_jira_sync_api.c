@@ -317,6 +317,7 @@ ngx_http_jira_sync_call_done(ngx_http_request_t *r, void *data)
 
     u_char                          *body;
     size_t                           i, len;
+    ngx_str_t                        name;
     ngx_int_t                        rc;
     jira_api_out_t                  *out;
     ngx_table_elt_t                 *h;
@@ -335,6 +336,12 @@ ngx_http_jira_sync_call_done(ngx_http_request_t *r, void *data)
                                                     out->changes.groups[i]);
             }
         }
+    }
+
+    if (jmcf->zone != NULL && out->integration_changed[0] != '\0') {
+        name.data = (u_char *) out->integration_changed;
+        name.len = ngx_strlen(out->integration_changed);
+        ngx_http_jira_sync_secret_invalidate(jmcf->zone, &name);
     }
 
     ngx_http_jira_sync_log_lines(r->connection->log, &out->log);

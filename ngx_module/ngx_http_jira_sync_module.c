@@ -77,6 +77,13 @@ static ngx_command_t  ngx_http_jira_sync_commands[] = {
       offsetof(ngx_http_jira_sync_main_conf_t, cache_valid),
       NULL },
 
+    { ngx_string("jira_sync_secret_recheck"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, secret_recheck),
+      NULL },
+
     { ngx_string("jira_sync_retry_after"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -220,6 +227,7 @@ ngx_http_jira_sync_create_main_conf(ngx_conf_t *cf)
     jmcf->db_connect_timeout = NGX_CONF_UNSET;
     jmcf->retry_after = NGX_CONF_UNSET;
     jmcf->cache_valid = NGX_CONF_UNSET;
+    jmcf->secret_recheck = NGX_CONF_UNSET;
     jmcf->snowflake = NGX_CONF_UNSET;
     jmcf->snowflake_region = NGX_CONF_UNSET;
     jmcf->jira_timeout = NGX_CONF_UNSET_MSEC;
@@ -241,6 +249,7 @@ ngx_http_jira_sync_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(jmcf->db_connect_timeout, 5);
     ngx_conf_init_value(jmcf->retry_after, 5);
     ngx_conf_init_value(jmcf->cache_valid, 60);
+    ngx_conf_init_value(jmcf->secret_recheck, 1);
     ngx_conf_init_value(jmcf->snowflake, 0);
     ngx_conf_init_value(jmcf->snowflake_region, 0);
     ngx_conf_init_msec_value(jmcf->jira_timeout, 15000);

@@ -27,6 +27,7 @@ typedef struct {
     time_t                    db_connect_timeout;
     time_t                    retry_after;
     time_t                    cache_valid;
+    time_t                    secret_recheck;
     ngx_flag_t                snowflake;
     ngx_int_t                 snowflake_region;
     ngx_str_t                 public_url;
@@ -51,6 +52,15 @@ typedef struct {
     ngx_uint_t                n;
     ngx_str_t                 seg[NGX_HTTP_JIRA_SYNC_MAX_SEGMENTS];
 } ngx_http_jira_sync_path_t;
+
+
+/* an integration's webhook secret as the zone keeps it */
+typedef struct {
+    int64_t                   integration_id;
+    ngx_int_t                 status;
+    ngx_str_t                 secret;         /* NUL-terminated */
+    time_t                    age;            /* s since it was read */
+} ngx_http_jira_sync_secret_t;
 
 
 /* work for a pool thread: plain data in, plain data out */
@@ -91,6 +101,14 @@ void ngx_http_jira_sync_cache_put(ngx_shm_zone_t *zone, int64_t key,
 void ngx_http_jira_sync_cache_invalidate(ngx_shm_zone_t *zone,
     int64_t key);
 void ngx_http_jira_sync_cache_flush(ngx_shm_zone_t *zone);
+ngx_int_t ngx_http_jira_sync_secret_get(ngx_shm_zone_t *zone,
+    ngx_str_t *external_id, ngx_http_jira_sync_secret_t *secret,
+    ngx_pool_t *pool, uint64_t *stamp);
+void ngx_http_jira_sync_secret_put(ngx_shm_zone_t *zone,
+    ngx_str_t *external_id, ngx_http_jira_sync_secret_t *secret,
+    uint64_t stamp, time_t valid);
+void ngx_http_jira_sync_secret_invalidate(ngx_shm_zone_t *zone,
+    ngx_str_t *external_id);
 
 /* ngx_http_jira_sync_webhook.c, ngx_http_jira_sync_api.c */
 ngx_int_t ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r);

@@ -22,6 +22,7 @@
 typedef struct {
     ngx_str_t            token;
     jira_body_t          body;
+    uint64_t             stamp;         /* of the secret cache */
     char                 external_id[JIRA_JWT_MAX_ID_LEN];
     jira_webhook_in_t    in;
     jira_webhook_out_t   out;
@@ -35,6 +36,8 @@ static ngx_int_t ngx_http_jira_sync_webhook_redact(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r,
     const char *error);
+static ngx_int_t ngx_http_jira_sync_webhook_cached(ngx_http_request_t *r,
+    ngx_http_jira_sync_webhook_ctx_t *ctx);
 static void ngx_http_jira_sync_webhook_body(ngx_http_request_t *r);
 static void ngx_http_jira_sync_webhook_work(void *data);
 static void ngx_http_jira_sync_webhook_done(ngx_http_request_t *r,
@@ -109,6 +112,12 @@ ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r)
                              ctx->external_id, sizeof(ctx->external_id));
     if (error != NULL) {
         return ngx_http_jira_sync_webhook_reject(r, error);
+    }
+
+    /* steps 4 and 5 with the cached secret, when the zone has it */
+    rc = ngx_http_jira_sync_webhook_cached(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_jira_sync_module);
@@ -268,6 +277,77 @@ ngx_http_jira_sync_setup_callback(ngx_http_request_t *r)
 }
 
 
+/*
+ * Verify the token with the integration's secret from the zone, so that
+ * neither a valid nor a forged token costs a database round trip.  A
+ * secret read less than jira_sync_secret_recheck ago is trusted to refuse
+ * a token; an older one only to accept: a refusal is then checked again
+ * against the database (the secret may have changed on another node),
+ * which reads the secret afresh, so that happens at most once per
+ * jira_sync_secret_recheck per integration.  NGX_OK: go on (ctx->in says whether the
+ * token was verified); anything else is the handler's answer.
+ */
+
+static ngx_int_t
+ngx_http_jira_sync_webhook_cached(ngx_http_request_t *r,
+    ngx_http_jira_sync_webhook_ctx_t *ctx)
+{
+    u_char                          *p;
+    ngx_int_t                        rc;
+    ngx_str_t                        id;
+    const char                      *reason;
+    ngx_http_jira_sync_secret_t      secret;
+    ngx_http_jira_sync_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module);
+
+    if (jmcf->zone == NULL || jmcf->cache_valid == 0) {
+        return NGX_OK;
+    }
+
+    id.data = (u_char *) ctx->external_id;
+    id.len = ngx_strlen(ctx->external_id);
+
+    rc = ngx_http_jira_sync_secret_get(jmcf->zone, &id, &secret, r->pool,
+                                       &ctx->stamp);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    reason = jira_jwt_verify_hs256((const char *) ctx->token.data,
+                                   ctx->token.len,
+                                   (const char *) secret.secret.data,
+                                   secret.secret.len, ngx_time());
+
+    ngx_explicit_memzero(secret.secret.data, secret.secret.len);
+
+    if (reason == NULL) {
+        ctx->in.verified = 1;
+        ctx->in.integration_id = secret.integration_id;
+        ctx->in.integration_status = (int) secret.status;
+        return NGX_OK;
+    }
+
+    if (secret.age >= jmcf->secret_recheck) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("Could not validate JWT. Got ")
+                             + ngx_strlen(reason));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(p, "Could not validate JWT. Got %s%Z", reason);
+
+    return ngx_http_jira_sync_webhook_reject(r, (const char *) p);
+}
+
+
 static ngx_int_t
 ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r, const char *error)
 {
@@ -352,11 +432,27 @@ ngx_http_jira_sync_webhook_done(ngx_http_request_t *r, void *data)
 
     size_t                           i;
     ngx_int_t                        rc;
+    ngx_str_t                        id;
     jira_webhook_out_t              *out;
+    ngx_http_jira_sync_secret_t      secret;
     ngx_http_jira_sync_main_conf_t  *jmcf;
 
     out = &ctx->out;
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module);
+
+    if (out->fetched && jmcf->zone != NULL && jmcf->cache_valid > 0) {
+        id.data = (u_char *) ctx->external_id;
+        id.len = ngx_strlen(ctx->external_id);
+        secret.integration_id = out->integration_id;
+        secret.status = out->integration_status;
+        secret.secret.data = (u_char *) out->secret;
+        secret.secret.len = ngx_strlen(out->secret);
+
+        ngx_http_jira_sync_secret_put(jmcf->zone, &id, &secret, ctx->stamp,
+                                      jmcf->cache_valid);
+    }
+
+    ngx_explicit_memzero(out->secret, sizeof(out->secret));
 
     /* the transaction committed: no later read may see the old rows */
     if (jmcf->zone != NULL) {

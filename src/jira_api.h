@@ -67,6 +67,8 @@ typedef struct {
     char                      error[512];
     jira_log_t                log;
     jira_sync_changes_t       changes;            /* cache entries to drop */
+    char                      integration_changed[256];
+                                                  /* its cached secret too */
 } jira_api_out_t;
 
 

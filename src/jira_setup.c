@@ -180,6 +180,8 @@ static jira_err_e jira_setup_persist(jira_setup_ctx_t *ctx,
     const char *name, const char *metadata, const char *credentials,
     long long *integration_id);
 
+static void jira_setup_changed(jira_api_out_t *out,
+    const jira_setup_result_t *r);
 static void jira_setup_answer(jira_api_out_t *out,
     const jira_setup_result_t *r);
 static void jira_setup_page(jira_api_out_t *out,
@@ -2406,6 +2408,8 @@ jira_setup_answer(jira_api_out_t *out, const jira_setup_result_t *r)
     char     id[32];
     json_t  *json;
 
+    jira_setup_changed(out, r);
+
     if (r->status == 0) {
         jira_api_fail(out, r->err);
         return;
@@ -2461,6 +2465,8 @@ jira_setup_page(jira_api_out_t *out, const jira_setup_result_t *r)
     char        *p, *body;
     size_t       len;
     const char  *title;
+
+    jira_setup_changed(out, r);
 
     static const char  head[] =
         "<!DOCTYPE html>\n"
@@ -2551,4 +2557,20 @@ jira_setup_html(char *dst, const char *s)
     }
 
     return p - dst;
+}
+
+
+/*
+ * A (re)installed integration has a new webhook secret: every worker
+ * must drop the one it may have cached.
+ */
+
+static void
+jira_setup_changed(jira_api_out_t *out, const jira_setup_result_t *r)
+{
+    if (r->status == 200 && !r->advance && r->integration_id != 0) {
+        (void) snprintf(out->integration_changed,
+                        sizeof(out->integration_changed), "%s",
+                        r->external_id);
+    }
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "jira_jwt.h"
 #include "jira_payload.h"
 #include "jira_webhook.h"
@@ -30,6 +32,7 @@ static void jira_webhook_assignee(jira_store_t *st,
     const jira_webhook_in_t *in, const jira_payload_t *p,
     jira_webhook_out_t *out);
 static void jira_webhook_fail(jira_webhook_out_t *out, jira_err_e err);
+static void jira_webhook_wipe(char *secret);
 
 
 const jira_stmt_t  jira_webhook_integration_stmt = {
@@ -55,52 +58,72 @@ jira_webhook_process(const jira_webhook_in_t *in, jira_webhook_out_t *out)
     out->status = 500;
     out->err = JIRA_OK;
 
-    st = jira_store_thread(in->store, &err);
-    if (st == NULL) {
-        jira_webhook_fail(out, err);
-        return;
-    }
+    st = NULL;
 
-    /* token step 4: the integration named by the token */
+    if (in->verified) {
+        integration.id = in->integration_id;
+        integration.status = in->integration_status;
 
-    err = jira_webhook_integration(st, in->external_id, &integration,
-                                   &found);
-    if (err != JIRA_OK) {
-        jira_webhook_fail(out, err);
-        return;
-    }
+    } else {
+        /* token step 4: the integration named by the token */
 
-    if (!found) {
-        out->status = 400;
-        out->token_error = 1;
-        (void) snprintf(out->detail, sizeof(out->detail), "%s",
-                        JIRA_JWT_NO_INTEGRATION);
-        return;
+        st = jira_store_thread(in->store, &err);
+        if (st == NULL) {
+            jira_webhook_fail(out, err);
+            return;
+        }
+
+        err = jira_webhook_integration(st, in->external_id, &integration,
+                                       &found);
+        if (err != JIRA_OK) {
+            jira_webhook_fail(out, err);
+            return;
+        }
+
+        if (!found) {
+            out->status = 400;
+            out->token_error = 1;
+            (void) snprintf(out->detail, sizeof(out->detail), "%s",
+                            JIRA_JWT_NO_INTEGRATION);
+            return;
+        }
+
+        /* token step 5: the signature, under the integration's secret */
+
+        if (integration.secret == NULL) {
+            reason = "Signature verification failed";
+
+        } else {
+            reason = jira_jwt_verify_hs256(in->token, in->token_len,
+                                           integration.secret,
+                                           strlen(integration.secret),
+                                           in->now);
+
+            /* the event loop caches what it may verify later tokens with */
+            if (strlen(integration.secret) < sizeof(out->secret)) {
+                memcpy(out->secret, integration.secret,
+                       strlen(integration.secret) + 1);
+                out->fetched = 1;
+            }
+
+            jira_webhook_wipe(integration.secret);
+        }
+
+        free(integration.secret);
+
+        out->integration_id = integration.id;
+        out->integration_status = integration.status;
+
+        if (reason != NULL) {
+            out->status = 400;
+            out->token_error = 1;
+            (void) snprintf(out->detail, sizeof(out->detail),
+                            "Could not validate JWT. Got %s", reason);
+            return;
+        }
     }
 
     out->integration_id = integration.id;
-
-    /* token step 5: the signature, under the integration's secret */
-
-    reason = jira_jwt_verify_hs256(in->token, in->token_len,
-                                   integration.secret ? integration.secret
-                                                      : "",
-                                   integration.secret
-                                       ? strlen(integration.secret) : 0,
-                                   in->now);
-    if (integration.secret == NULL) {
-        reason = "Signature verification failed";
-    }
-
-    free(integration.secret);
-
-    if (reason != NULL) {
-        out->status = 400;
-        out->token_error = 1;
-        (void) snprintf(out->detail, sizeof(out->detail),
-                        "Could not validate JWT. Got %s", reason);
-        return;
-    }
 
     if (integration.status != JIRA_INTEGRATION_ACTIVE) {
         jira_log(&out->log, JIRA_LOG_INFO,
@@ -130,7 +153,16 @@ jira_webhook_process(const jira_webhook_in_t *in, jira_webhook_out_t *out)
     out->status = 200;
 
     if (p.assignee_changed) {
-        jira_webhook_assignee(st, in, &p, out);
+        if (st == NULL) {
+            st = jira_store_thread(in->store, &err);
+        }
+
+        if (st == NULL) {
+            jira_webhook_fail(out, err);
+
+        } else {
+            jira_webhook_assignee(st, in, &p, out);
+        }
     }
 
     jira_payload_free(&p);
@@ -239,4 +271,13 @@ jira_webhook_fail(jira_webhook_out_t *out, jira_err_e err)
 
     (void) snprintf(out->error, sizeof(out->error), "%s",
                     jira_store_error());
+}
+
+
+/* secrets do not outlive their use in freed heap memory */
+
+static void
+jira_webhook_wipe(char *secret)
+{
+    OPENSSL_cleanse(secret, strlen(secret));
 }

@@ -18,6 +18,7 @@
 
 
 #define JIRA_DETAIL_LEN  256
+#define JIRA_SECRET_MAX  256
 
 
 typedef struct {
@@ -28,6 +29,11 @@ typedef struct {
     const char               *body;
     size_t                    body_len;
     time_t                    now;
+
+    /* the event loop verified the token with a cached secret */
+    unsigned                  verified:1;
+    long long                 integration_id;
+    int                       integration_status;
 } jira_webhook_in_t;
 
 
@@ -36,6 +42,9 @@ typedef struct {
     jira_err_e                err;             /* why, for 5xx */
     unsigned                  token_error:1;   /* detail is a token error */
     long long                 integration_id;  /* 0 until found */
+    int                       integration_status;
+    unsigned                  fetched:1;       /* secret read: cache it */
+    char                      secret[JIRA_SECRET_MAX];
     char                      detail[JIRA_DETAIL_LEN];
     char                      error[512];      /* database error text */
     jira_log_t                log;

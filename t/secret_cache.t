@@ -1,0 +1,71 @@
+# The integration's webhook secret is cached in the shared zone, so that
+# tokens are verified without a database round trip; a secret that
+# changed elsewhere is picked up within a second of a refused token, and
+# one changed by setup on this node at once.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Test::More;
+use JiraSyncTest qw(jwt);
+use Time::HiRes qw(sleep);
+
+# secrets read less than a minute ago are trusted to refuse tokens
+my $t = JiraSyncTest->new(nginx => { workers => 2,
+                                     http => 'jira_sync_secret_recheck 60s;' });
+my $s = $t->scenario;
+my $bob = $t->user($s, email => 'bob@example.com');
+my $assign = $t->assign_payload($s->{key},
+                                JiraSyncTest::jira_user('bob@example.com'));
+my $forged = jwt({ id => $s->{external_id} }, 'forged');
+
+is $t->webhook($s->{token}, {})->{status}, 200,
+   'a first delivery reads the secret from PostgreSQL';
+
+# with PostgreSQL gone, only a token check that needs no database can
+# still answer: both workers share the zone
+$t->stop_pg;
+for my $i (1 .. 4) {
+    my $r = $t->webhook($forged, $assign);
+    is $r->{status}, 400, "forged token $i refused with the database down";
+    is $r->{json}{detail},
+       'Could not validate JWT. Got Signature verification failed',
+       "forged token $i: Sentry's message";
+}
+is $t->webhook($s->{token}, {})->{status}, 200,
+   'a genuine delivery with nothing to change needs no database either';
+is $t->webhook($s->{token}, $assign)->{status}, 503,
+   'one that changes an assignee does';
+$t->start_pg;
+
+my $r;
+for (1 .. 30) {
+    $r = $t->webhook($s->{token}, $assign);
+    last if $r->{status} == 200;
+    sleep 0.1;
+}
+is $r->{status}, 200, 'and works again once PostgreSQL is back';
+is $t->value('SELECT user_id FROM group_assignee WHERE group_id = ?',
+             $s->{group}), $bob, 'assigned';
+
+# the secret changes behind the module's back (another node's setup);
+# with the default recheck of 1 s a refused token goes to the database
+$t->reload_nginx(http => '');
+my $new = 'c' x 64;
+$t->dbh->do(q{UPDATE integration
+                 SET metadata = jsonb_set(metadata, '{webhook_secret}',
+                                          to_jsonb(?::text))
+               WHERE id = ?}, undef, $new, $s->{integration});
+my $fresh = jwt({ id => $s->{external_id} }, $new);
+
+is $t->webhook($s->{token}, {})->{status}, 200,
+   'the old secret is still cached and trusted to accept';
+sleep 2.1;
+is $t->webhook($fresh, {})->{status}, 200,
+   'a token under the new secret is checked against the database again';
+is $t->webhook($s->{token}, {})->{status}, 400,
+   'and the old secret is refused from then on';
+
+
+done_testing;
