@@ -37,7 +37,9 @@ static void jira_sync_changed(jira_sync_changes_t *changes,
  * sync_reverse_assignment.  For an assignment each row also carries the
  * user to assign: the lowest-id active user owning a verified email
  * equal to $3 ignoring case who is an active member of a team on the
- * group's project.  Groups are locked in id order so that concurrent
+ * group's project.  Organizations in $4 are skipped: their external issue
+ * saw a newer change (jira_guard.c).  Groups are locked in id order so
+ * that concurrent
  * webhooks for one group run one after the other without deadlock.
  */
 const jira_stmt_t  jira_sync_groups_stmt = {
@@ -79,6 +81,7 @@ const jira_stmt_t  jira_sync_groups_stmt = {
     "                 (SELECT organization_id FROM ois))"
     "    AND p.organization_id IN"
     "        (SELECT organization_id FROM ois WHERE sync)"
+    "    AND p.organization_id <> ALL ($4::bigint[])"
     "  ORDER BY g.id"
     "    FOR UPDATE OF g"
 };
@@ -174,14 +177,14 @@ const jira_stmt_t  jira_sync_deassign_stmt = {
 
 jira_err_e
 jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
-    const char *email, const char *issue_key, int assign, jira_log_t *log,
-    jira_sync_changes_t *changes)
+    const char *email, const char *issue_key, int assign,
+    const char *skip_orgs, jira_log_t *log, jira_sync_changes_t *changes)
 {
     int                 i, n, affected, assigned;
     char                iid[32];
     PGresult           *res;
     jira_err_e          err;
-    const char         *values[3];
+    const char         *values[4];
     jira_sync_group_t   g;
 
     (void) snprintf(iid, sizeof(iid), "%lld", integration_id);
@@ -189,8 +192,9 @@ jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
     values[0] = iid;
     values[1] = issue_key;
     values[2] = assign ? email : NULL;
+    values[3] = skip_orgs ? skip_orgs : "{}";
 
-    res = jira_store_exec(st, &jira_sync_groups_stmt, 3, values, &err);
+    res = jira_store_exec(st, &jira_sync_groups_stmt, 4, values, &err);
     if (res == NULL) {
         return err;
     }

@@ -38,12 +38,15 @@ extern const jira_stmt_t  jira_sync_deassign_stmt;
 
 
 /*
- * email NULL with assign 0 deassigns every affected group.  Returns
- * JIRA_OK also when nothing matched (that is logged, not an error).
+ * email NULL with assign 0 deassigns every affected group.  skip_orgs (a
+ * bigint[] literal, or NULL) names organizations to leave alone.
+ * Returns JIRA_OK also when nothing matched (that is logged, not an
+ * error).
  */
 jira_err_e jira_sync_assignee_inbound(jira_store_t *st,
     long long integration_id, const char *email, const char *issue_key,
-    int assign, jira_log_t *log, jira_sync_changes_t *changes);
+    int assign, const char *skip_orgs, jira_log_t *log,
+    jira_sync_changes_t *changes);
 
 
 #endif /* _JIRA_SYNC_H_INCLUDED_ */

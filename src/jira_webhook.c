@@ -9,8 +9,10 @@
 
 #include <openssl/crypto.h>
 
+#include "jira_guard.h"
 #include "jira_jwt.h"
 #include "jira_payload.h"
+#include "jira_time.h"
 #include "jira_webhook.h"
 
 
@@ -173,10 +175,12 @@ static void
 jira_webhook_assignee(jira_store_t *st, const jira_webhook_in_t *in,
     const jira_payload_t *p, jira_webhook_out_t *out)
 {
-    int          try;
-    size_t       logged;
-    jira_err_e   err;
-    const char  *email;
+    int            try;
+    size_t         logged;
+    long long      event_ms;
+    jira_err_e     err;
+    const char    *email;
+    jira_guard_t   guard;
 
     if (p->has_assignee) {
         email = p->assignee_email;
@@ -193,6 +197,13 @@ jira_webhook_assignee(jira_store_t *st, const jira_webhook_in_t *in,
         email = NULL;
     }
 
+    /* the change's time: when the issue was updated, else when Jira sent
+       it; neither means no ordering guard, as in Sentry */
+    event_ms = jira_time_parse_ms(p->updated);
+    if (event_ms < 0 && p->timestamp > 0) {
+        event_ms = p->timestamp;
+    }
+
     logged = out->log.n;
 
     for (try = 1; /* void */; try++) {
@@ -202,10 +213,29 @@ jira_webhook_assignee(jira_store_t *st, const jira_webhook_in_t *in,
         err = jira_store_begin(st);
 
         if (err == JIRA_OK) {
+            err = jira_guard_delivery(st, out->integration_id, p->issue_key,
+                                      event_ms, p->changelog_id, &guard);
+        }
+
+        if (err == JIRA_OK && guard.duplicate) {
+            jira_log(&out->log, JIRA_LOG_INFO,
+                     "duplicate-delivery integration_id=%lld"
+                     " issue_key=\"%s\" changelog_id=\"%s\": already"
+                     " applied", out->integration_id, p->issue_key,
+                     p->changelog_id);
+
+        } else if (err == JIRA_OK) {
+            if (strcmp(guard.stale, "{}") != 0) {
+                jira_log(&out->log, JIRA_LOG_INFO,
+                         "stale-event integration_id=%lld issue_key=\"%s\""
+                         " organizations=%s: a newer change was applied",
+                         out->integration_id, p->issue_key, guard.stale);
+            }
+
             err = jira_sync_assignee_inbound(st, out->integration_id, email,
                                              p->issue_key,
-                                             p->has_assignee, &out->log,
-                                             &out->changes);
+                                             p->has_assignee, guard.stale,
+                                             &out->log, &out->changes);
         }
 
         if (err == JIRA_OK) {

@@ -15,9 +15,10 @@ my $t = JiraSyncTest->new(nginx => { threads => 1, max_queue => 2,
 my $s = $t->scenario;
 my $bob = $t->user($s, email => 'bob@example.com');
 my $api = $t->api_token($bob, 'event:read');
-my $assign = $t->assign_payload($s->{key},
-                                JiraSyncTest::jira_user('bob@example.com'));
-my $unassign = $t->assign_payload($s->{key}, undef);
+# a new delivery each time: a repeated changelog id is a duplicate
+sub assign { $t->assign_payload($s->{key},
+                                JiraSyncTest::jira_user('bob@example.com')) }
+sub unassign { $t->assign_payload($s->{key}, undef) }
 
 sub unavailable {
     my ($r, $name) = @_;
@@ -28,17 +29,17 @@ sub unavailable {
        "$name: detail";
 }
 
-is $t->webhook($s->{token}, $assign)->{status}, 200,
+is $t->webhook($s->{token}, assign())->{status}, 200,
    'works while PostgreSQL is up';
-is $t->webhook($s->{token}, $unassign)->{status}, 200, 'unassigned again';
+is $t->webhook($s->{token}, unassign())->{status}, 200, 'unassigned again';
 
 # --- PostgreSQL stopped ---
 
 $t->stop_pg;
 $t->mark_log;
 
-unavailable($t->webhook($s->{token}, $assign), 'webhook, database down');
-unavailable($t->webhook($s->{token}, $assign), 'again, database down');
+unavailable($t->webhook($s->{token}, assign()), 'webhook, database down');
+unavailable($t->webhook($s->{token}, assign()), 'again, database down');
 unavailable($t->http('GET', "/api/0/issues/$s->{group}/",
                      headers => { Authorization => "Bearer $api" }),
             'issue read, database down');
@@ -46,14 +47,14 @@ like $t->log_since, qr/jira_sync: could not connect to PostgreSQL/,
      'the outage is logged';
 
 # a malformed token still needs no database
-is $t->webhook('garbage', $assign)->{status}, 400,
+is $t->webhook('garbage', assign())->{status}, 400,
    'token syntax is checked without the database';
 
 $t->start_pg;
 
 my ($r, $tries);
 for $tries (1 .. 20) {
-    $r = $t->webhook($s->{token}, $assign);
+    $r = $t->webhook($s->{token}, assign());
     last if $r->{status} == 200;
     sleep 0.1;
 }
@@ -68,7 +69,7 @@ is $t->value('SELECT count(*) FROM activity WHERE group_id = ?'
 
 $t->stop_pg;
 $t->start_pg;
-$r = $t->webhook($s->{token}, $unassign);
+$r = $t->webhook($s->{token}, unassign());
 is $r->{status}, 200, 'first webhook after a restart succeeds (reconnect)';
 ok !$t->value('SELECT count(*) FROM group_assignee WHERE group_id = ?',
               $s->{group}), 'and is applied';
@@ -81,7 +82,7 @@ my $lock = DBI->connect("dbi:Pg:dbname=jira_sync;host=127.0.0.1;port="
 $lock->do('LOCK TABLE jira_sync.issue_group IN ACCESS EXCLUSIVE MODE');
 
 $t->mark_log;
-unavailable($t->webhook($s->{token}, $assign), 'statement timeout');
+unavailable($t->webhook($s->{token}, assign()), 'statement timeout');
 like $t->log_since, qr/canceling statement due to statement timeout/,
      'the timeout is logged';
 ok !$t->value('SELECT count(*) FROM group_assignee WHERE group_id = ?',
@@ -95,7 +96,7 @@ my @kids;
 for my $i (1 .. 3) {
     my $pid = fork // die;
     if ($pid == 0) {
-        my $res = $t->webhook($s->{token}, $assign, timeout => 20);
+        my $res = $t->webhook($s->{token}, assign(), timeout => 20);
         _exit($res->{status} == 503 ? 3 : $res->{status} == 200 ? 2 : 1);
     }
     push @kids, $pid;
@@ -103,7 +104,7 @@ for my $i (1 .. 3) {
 }
 
 $t->mark_log;
-$r = $t->webhook($s->{token}, $assign);
+$r = $t->webhook($s->{token}, assign());
 unavailable($r, 'queue overflow');
 like $t->log_since, qr/queue overflow/, 'overflow logged by nginx';
 
@@ -118,7 +119,7 @@ for my $pid (@kids) {
 ok !$exit{1}, 'queued webhooks end in 200 or 503, nothing else';
 is $t->value('SELECT count(*) FROM group_assignee WHERE group_id = ?',
              $s->{group}), 1, 'one assignee row';
-is $t->webhook($s->{token}, $assign)->{status}, 200,
+is $t->webhook($s->{token}, assign())->{status}, 200,
    'the pool serves again';
 
 done_testing;

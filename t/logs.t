@@ -12,16 +12,17 @@ my $t = JiraSyncTest->new;
 my $s = $t->scenario;
 my $u = $t->user($s, email => 'bob@example.com');
 my $api = $t->api_token($u, 'event:read');
-my $assign = $t->assign_payload($s->{key},
-                                JiraSyncTest::jira_user('bob@example.com'));
+# a new delivery each time: a repeated changelog id is a duplicate
+sub assign { $t->assign_payload($s->{key},
+                                JiraSyncTest::jira_user('bob@example.com')) }
 
 my $wrong = jwt({ id => $s->{external_id} }, 'not-the-secret');
 my $unknown = jwt({ id => 'nobody.example.com:x' }, 'x');
 
-is $t->webhook($s->{token}, $assign)->{status}, 200, 'valid delivery';
-is $t->webhook($wrong, $assign)->{status}, 400, 'wrong secret';
-is $t->webhook($unknown, $assign)->{status}, 400, 'unknown integration';
-is $t->webhook("$s->{token}x", $assign)->{status}, 400, 'garbled token';
+is $t->webhook($s->{token}, assign())->{status}, 200, 'valid delivery';
+is $t->webhook($wrong, assign())->{status}, 400, 'wrong secret';
+is $t->webhook($unknown, assign())->{status}, 400, 'unknown integration';
+is $t->webhook("$s->{token}x", assign())->{status}, 400, 'garbled token';
 is $t->webhook($s->{token}, '{"broken')->{status}, 400, 'broken body';
 is $t->http('GET', "/api/0/issues/$s->{group}/",
             headers => { Authorization => "Bearer $api" })->{status}, 200,
@@ -31,7 +32,7 @@ is $t->http('GET', "/api/0/issues/$s->{group}/",
    401, 'issue read with a wrong token';
 
 $t->stop_pg;
-is $t->webhook($s->{token}, $assign)->{status}, 503, 'database down';
+is $t->webhook($s->{token}, assign())->{status}, 503, 'database down';
 $t->start_pg;
 
 my $error = $t->error_log;

@@ -16,8 +16,9 @@ my $t = JiraSyncTest->new(nginx => { workers => 2,
                                      http => 'jira_sync_secret_recheck 60s;' });
 my $s = $t->scenario;
 my $bob = $t->user($s, email => 'bob@example.com');
-my $assign = $t->assign_payload($s->{key},
-                                JiraSyncTest::jira_user('bob@example.com'));
+# a new delivery each time: a repeated changelog id is a duplicate
+sub assign { $t->assign_payload($s->{key},
+                                JiraSyncTest::jira_user('bob@example.com')) }
 my $forged = jwt({ id => $s->{external_id} }, 'forged');
 
 is $t->webhook($s->{token}, {})->{status}, 200,
@@ -27,7 +28,7 @@ is $t->webhook($s->{token}, {})->{status}, 200,
 # still answer: both workers share the zone
 $t->stop_pg;
 for my $i (1 .. 4) {
-    my $r = $t->webhook($forged, $assign);
+    my $r = $t->webhook($forged, assign());
     is $r->{status}, 400, "forged token $i refused with the database down";
     is $r->{json}{detail},
        'Could not validate JWT. Got Signature verification failed',
@@ -35,13 +36,13 @@ for my $i (1 .. 4) {
 }
 is $t->webhook($s->{token}, {})->{status}, 200,
    'a genuine delivery with nothing to change needs no database either';
-is $t->webhook($s->{token}, $assign)->{status}, 503,
+is $t->webhook($s->{token}, assign())->{status}, 503,
    'one that changes an assignee does';
 $t->start_pg;
 
 my $r;
 for (1 .. 30) {
-    $r = $t->webhook($s->{token}, $assign);
+    $r = $t->webhook($s->{token}, assign());
     last if $r->{status} == 200;
     sleep 0.1;
 }

@@ -1,7 +1,8 @@
 /*
  * Print a pgbench script that runs, per transaction, exactly the SQL one
- * assignment webhook runs in the module: the integration lookup, then
- * BEGIN, the affected-groups query, the assign statement and COMMIT.
+ * assignment webhook runs in the module when its secret is not cached:
+ * the integration lookup, then BEGIN, the delivery guard, the
+ * affected-groups query, the assign statement and COMMIT.
  * Parameters become pgbench variables; \gset carries results forward as
  * the module carries them in C.
  */
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jira_guard.h"
 #include "jira_sync.h"
 #include "jira_webhook.h"
 
@@ -41,19 +43,28 @@ int
 main(void)
 {
     static const char *const  lookup[] = { ":ext" };
+    static const char *const  guard[] = {
+        ":integration_id", "('B-' || :k)", ":ms",
+        "(:client_id || '-' || :cid)"
+    };
     static const char *const  groups[] = {
         ":integration_id", "('B-' || :k)",
-        "('bench' || :u || '@example.com')"
+        "('bench' || :u || '@example.com')", "(:g_stale)"
     };
     static const char *const  assign[] = {
         ":group_id", ":project_id", ":organization_id", ":user_id",
         "(:user_email)"
     };
 
-    printf("\\set k random(1, :keys)\n\\set u random(1, 2)\n");
+    /* the webhooks' time is fixed (never stale), their changelog ids
+       unique (never duplicates), as in t/bench/webhook.lua */
+    printf("\\set k random(1, :keys)\n\\set u random(1, 2)\n"
+           "\\set ms 1700000000000\n"
+           "\\set cid random(1, 1000000000000000)\n");
     print_sql(jira_webhook_integration_stmt.sql, lookup, 1, " \\gset");
     printf("BEGIN;\n");
-    print_sql(jira_sync_groups_stmt.sql, groups, 3, " \\gset");
+    print_sql(jira_guard_stmt.sql, guard, 4, " \\gset g_");
+    print_sql(jira_sync_groups_stmt.sql, groups, 4, " \\gset");
     print_sql(jira_sync_assign_stmt.sql, assign, 5, ";");
     printf("COMMIT;\n");
 

@@ -12,7 +12,7 @@ local template = '{"timestamp":1700000000000,"webhookEvent":'
     .. '"issue":{"id":"10042","key":"B-%d","fields":{"assignee":'
     .. '{"name":"bench%d","key":"JIRAUSER1000%d","emailAddress":'
     .. '"bench%d@example.com","displayName":"Bench","active":true},'
-    .. '"status":{"id":"1","name":"Open"}}},"changelog":{"id":"%d",'
+    .. '"status":{"id":"1","name":"Open"}}},"changelog":{"id":"%s",'
     .. '"items":[{"field":"assignee","fieldtype":"jira","from":null,'
     .. '"to":"JIRAUSER1000%d","toString":"Bench"}]}}'
 
@@ -22,7 +22,9 @@ request = function()
     n = n + 1
     local k = math.random(1, keys)
     local u = math.random(1, 2)
-    local body = string.format(template, k, u, u, u, n, u)
+    -- a changelog id no other delivery has: none is a duplicate
+    local id = string.format("%d-%d", math.random(1, 2^52), n)
+    local body = string.format(template, k, u, u, u, id, u)
     return wrk.format("POST", path, headers, body)
 end
 

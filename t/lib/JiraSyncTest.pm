@@ -514,7 +514,9 @@ sub assign_payload {
                    self => 'https://jira.example.com/rest/api/2/issue/10042',
                    fields => $fields },
         changelog => $o{changelog} // {
-            id => '952497',
+            # every change has its own id in Jira; a repeated id is a
+            # repeated delivery
+            id => $o{changelog_id} // ('95' . ++$self->{changelogs} . $$),
             items => [{ field => 'assignee', fieldtype => 'jira',
                         from => undef, fromString => undef,
                         to => 'JIRAUSER10002', toString => 'Bob B' }] },
