@@ -373,6 +373,32 @@ jira_client_json(jira_http_res_t *res, jira_client_error_t *err)
 
 
 int
+jira_client_rest(const jira_client_t *c, const char *method,
+    const char *path, const char *body, json_t **answer,
+    jira_client_error_t *err)
+{
+    jira_http_res_t  res;
+
+    if (answer != NULL) {
+        *answer = NULL;
+    }
+
+    if (jira_client_call(c, method, path, body, NULL, &res, err) != 0) {
+        return -1;
+    }
+
+    if (answer == NULL || res.body_len == 0) {
+        jira_http_res_free(&res);
+        return 0;
+    }
+
+    *answer = jira_client_json(&res, err);
+
+    return *answer ? 0 : -1;
+}
+
+
+int
 jira_client_myself(const jira_client_t *c, char **name,
     jira_client_error_t *err)
 {

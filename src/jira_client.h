@@ -71,6 +71,17 @@ int jira_client_access_token(const jira_client_t *c,
     const char *request_token, const char *verifier, char **token,
     char **secret, jira_client_error_t *err);
 
+/*
+ * Any REST call: method and path (with its query, percent-encoded) under
+ * base_url, body a JSON text or NULL.  On a 2xx answer returns 0 and,
+ * when answer is not NULL, *answer is the parsed body (NULL for an empty
+ * body such as 204's; json_decref it).  Returns -1 with err filled
+ * otherwise, also when the answer is not JSON.
+ */
+int jira_client_rest(const jira_client_t *c, const char *method,
+    const char *path, const char *body, json_t **answer,
+    jira_client_error_t *err);
+
 /* GET /rest/api/2/myself: the user's "name" (malloc()ed) */
 int jira_client_myself(const jira_client_t *c, char **name,
     jira_client_error_t *err);
