@@ -487,7 +487,7 @@ ngx_http_jira_sync_api_bearer(ngx_http_request_t *r, ngx_str_t *token)
 static ngx_int_t
 ngx_http_jira_sync_issue(ngx_http_request_t *r, ngx_str_t *id)
 {
-    int64_t                          org;
+    ngx_str_t                        version;
     ngx_int_t                        rc, group;
     ngx_str_t                        token;
     ngx_http_jira_sync_issue_ctx_t  *ctx;
@@ -523,7 +523,7 @@ ngx_http_jira_sync_issue(ngx_http_request_t *r, ngx_str_t *id)
     ctx->in.group_id = group;
 
     if (jmcf->zone != NULL && group != 0) {
-        rc = ngx_http_jira_sync_cache_get(jmcf->zone, group, &org,
+        rc = ngx_http_jira_sync_cache_get(jmcf->zone, group, &version,
                                           &ctx->cached, r->pool,
                                           &ctx->stamp);
         if (rc == NGX_ERROR) {
@@ -531,7 +531,7 @@ ngx_http_jira_sync_issue(ngx_http_request_t *r, ngx_str_t *id)
         }
 
         if (rc == NGX_OK) {
-            ctx->in.cached_org = org;
+            ctx->in.cached_version = (const char *) version.data;
         }
     }
 
@@ -567,7 +567,7 @@ ngx_http_jira_sync_issue_done(ngx_http_request_t *r, void *data)
     ngx_http_jira_sync_issue_ctx_t  *ctx = data;
 
     ngx_int_t                        rc;
-    ngx_str_t                        body;
+    ngx_str_t                        body, version;
     jira_issue_out_t                *out;
     ngx_http_jira_sync_main_conf_t  *jmcf;
 
@@ -591,8 +591,11 @@ ngx_http_jira_sync_issue_done(ngx_http_request_t *r, void *data)
         }
 
         if (jmcf->zone != NULL && jmcf->cache_valid > 0) {
+            version.data = (u_char *) out->version;
+            version.len = ngx_strlen(out->version);
+
             ngx_http_jira_sync_cache_put(jmcf->zone, ctx->in.group_id,
-                                         out->org, &body, ctx->stamp,
+                                         &version, &body, ctx->stamp,
                                          jmcf->cache_valid);
         }
 

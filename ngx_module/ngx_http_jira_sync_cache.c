@@ -28,10 +28,10 @@
 typedef struct {
     ngx_rbtree_node_t              node;      /* key: group id */
     ngx_queue_t                    queue;     /* least recently used last */
-    int64_t                        org;
     time_t                         expires;
+    size_t                         version_len;
     size_t                         len;
-    u_char                         data[1];
+    u_char                         data[1];   /* version, then value */
 } ngx_http_jira_sync_cache_node_t;
 
 
@@ -170,7 +170,7 @@ ngx_http_jira_sync_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 ngx_int_t
 ngx_http_jira_sync_cache_get(ngx_shm_zone_t *zone, int64_t key,
-    int64_t *org, ngx_str_t *value, ngx_pool_t *pool, uint64_t *stamp)
+    ngx_str_t *version, ngx_str_t *value, ngx_pool_t *pool, uint64_t *stamp)
 {
     ngx_http_jira_sync_cache_t       *cache;
     ngx_http_jira_sync_cache_node_t  *cn;
@@ -192,15 +192,20 @@ ngx_http_jira_sync_cache_get(ngx_shm_zone_t *zone, int64_t key,
         return NGX_DECLINED;
     }
 
-    value->data = ngx_pnalloc(pool, cn->len);
-    if (value->data == NULL) {
+    version->data = ngx_pnalloc(pool, cn->version_len + 1 + cn->len);
+    if (version->data == NULL) {
         ngx_shmtx_unlock(&cache->shpool->mutex);
         return NGX_ERROR;
     }
 
+    /* the version NUL-terminated, for the pool thread */
+    version->len = cn->version_len;
+    ngx_memcpy(version->data, cn->data, cn->version_len);
+    version->data[cn->version_len] = '\0';
+
+    value->data = version->data + cn->version_len + 1;
     value->len = cn->len;
-    ngx_memcpy(value->data, cn->data, cn->len);
-    *org = cn->org;
+    ngx_memcpy(value->data, cn->data + cn->version_len, cn->len);
 
     ngx_queue_remove(&cn->queue);
     ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
@@ -212,8 +217,8 @@ ngx_http_jira_sync_cache_get(ngx_shm_zone_t *zone, int64_t key,
 
 
 void
-ngx_http_jira_sync_cache_put(ngx_shm_zone_t *zone, int64_t key, int64_t org,
-    ngx_str_t *value, uint64_t stamp, time_t valid)
+ngx_http_jira_sync_cache_put(ngx_shm_zone_t *zone, int64_t key,
+    ngx_str_t *version, ngx_str_t *value, uint64_t stamp, time_t valid)
 {
     size_t                            size;
     ngx_uint_t                        i;
@@ -222,7 +227,8 @@ ngx_http_jira_sync_cache_put(ngx_shm_zone_t *zone, int64_t key, int64_t org,
     ngx_http_jira_sync_cache_node_t  *cn;
 
     cache = zone->data;
-    size = offsetof(ngx_http_jira_sync_cache_node_t, data) + value->len;
+    size = offsetof(ngx_http_jira_sync_cache_node_t, data) + version->len
+           + value->len;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -258,10 +264,11 @@ ngx_http_jira_sync_cache_put(ngx_shm_zone_t *zone, int64_t key, int64_t org,
     }
 
     cn->node.key = (ngx_rbtree_key_t) key;
-    cn->org = org;
     cn->expires = ngx_time() + valid;
+    cn->version_len = version->len;
     cn->len = value->len;
-    ngx_memcpy(cn->data, value->data, value->len);
+    ngx_memcpy(cn->data, version->data, version->len);
+    ngx_memcpy(cn->data + version->len, value->data, value->len);
 
     ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
     ngx_queue_insert_head(&cache->sh->queue, &cn->queue);

@@ -95,9 +95,10 @@ ngx_int_t ngx_http_jira_sync_not_found(ngx_http_request_t *r);
 ngx_shm_zone_t *ngx_http_jira_sync_cache_add(ngx_conf_t *cf,
     ngx_str_t *name, size_t size);
 ngx_int_t ngx_http_jira_sync_cache_get(ngx_shm_zone_t *zone, int64_t key,
-    int64_t *org, ngx_str_t *value, ngx_pool_t *pool, uint64_t *stamp);
+    ngx_str_t *version, ngx_str_t *value, ngx_pool_t *pool,
+    uint64_t *stamp);
 void ngx_http_jira_sync_cache_put(ngx_shm_zone_t *zone, int64_t key,
-    int64_t org, ngx_str_t *value, uint64_t stamp, time_t valid);
+    ngx_str_t *version, ngx_str_t *value, uint64_t stamp, time_t valid);
 void ngx_http_jira_sync_cache_invalidate(ngx_shm_zone_t *zone,
     int64_t key);
 void ngx_http_jira_sync_cache_flush(ngx_shm_zone_t *zone);

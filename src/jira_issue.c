@@ -1,6 +1,12 @@
 /*
  * Issue reads.  DRF's order: authentication (401), the scope (403), the
  * object (404), then membership of its organization (403).
+ *
+ * The answer may come from the shared-memory cache, but PostgreSQL stays
+ * the source of truth: the token check, which needs the database anyway,
+ * also reads the rows' version, and a cached answer of another version
+ * is read again.  So a read never shows an assignee older than the last
+ * committed change, whichever node made it.
  */
 
 #include <stdio.h>
@@ -13,6 +19,16 @@
 static void jira_issue_fail(jira_issue_out_t *out, jira_err_e err);
 
 
+/*
+ * What a cached answer is checked against: the transaction ids that last
+ * wrote the group, its assignee row and its project.  Any assign,
+ * deassign, status change or rename, on any node, changes it.
+ */
+#define JIRA_ISSUE_VERSION                                                  \
+    "g.xmin::text || '/' || coalesce(a.xmin::text, '-') || '/'"            \
+    " || p.xmin::text"
+
+
 /* $1 token hash, $2 group id, $3 scopes that grant the read */
 static const jira_stmt_t  jira_issue_read_stmt = {
     "jira_issue_read",
@@ -22,6 +38,7 @@ static const jira_stmt_t  jira_issue_read_stmt = {
     "       EXISTS (SELECT 1 FROM organization_member om"
     "                WHERE om.organization_id = p.organization_id"
     "                  AND om.user_id = t.user_id),"
+    "       " JIRA_ISSUE_VERSION ","
     "       json_build_object("
     "         'id', g.id::text,"
     "         'title', g.title,"
@@ -54,16 +71,25 @@ static const jira_stmt_t  jira_issue_read_stmt = {
 };
 
 
-/* the same checks when the cache answered: $2 is the organization */
-static const jira_stmt_t  jira_issue_auth_stmt = {
-    "jira_issue_auth",
-    "SELECT t.scopes && $3::text[], true, $2::bigint,"
+/*
+ * The same checks when the cache has an answer: only the version is
+ * read, not the answer itself.
+ */
+static const jira_stmt_t  jira_issue_check_stmt = {
+    "jira_issue_check",
+    "SELECT t.scopes && $3::text[],"
+    "       g.id IS NOT NULL,"
+    "       p.organization_id,"
     "       EXISTS (SELECT 1 FROM organization_member om"
-    "                WHERE om.organization_id = $2::bigint"
+    "                WHERE om.organization_id = p.organization_id"
     "                  AND om.user_id = t.user_id),"
+    "       " JIRA_ISSUE_VERSION ","
     "       NULL::text"
     "  FROM api_token t"
     "  JOIN app_user tu ON tu.id = t.user_id AND tu.is_active"
+    "  LEFT JOIN issue_group g ON g.id = $2::bigint"
+    "  LEFT JOIN project p ON p.id = g.project_id"
+    "  LEFT JOIN group_assignee a ON a.group_id = g.id"
     " WHERE t.token_hash = $1::bytea"
     "   AND (t.expires_at IS NULL OR t.expires_at > now())"
 };
@@ -91,19 +117,16 @@ jira_issue_read(const jira_issue_in_t *in, jira_issue_out_t *out)
 
     jira_auth_hash_param(in->token, in->token_len, hash);
     (void) jira_auth_scopes_param("event:read", scopes, sizeof(scopes));
-
-    if (in->cached_org) {
-        (void) snprintf(id, sizeof(id), "%lld", in->cached_org);
-        stmt = &jira_issue_auth_stmt;
-
-    } else {
-        (void) snprintf(id, sizeof(id), "%lld", in->group_id);
-        stmt = &jira_issue_read_stmt;
-    }
+    (void) snprintf(id, sizeof(id), "%lld", in->group_id);
 
     values[0] = hash;
     values[1] = id;
     values[2] = scopes;
+
+    stmt = in->cached_version ? &jira_issue_check_stmt
+                              : &jira_issue_read_stmt;
+
+again:
 
     res = jira_store_exec(st, stmt, 3, values, &err);
     if (res == NULL) {
@@ -126,12 +149,22 @@ jira_issue_read(const jira_issue_in_t *in, jira_issue_out_t *out)
     } else if (PQgetvalue(res, 0, 3)[0] != 't') {
         out->auth = JIRA_AUTH_MEMBER;
 
+    } else if (stmt == &jira_issue_check_stmt
+               && strcmp(PQgetvalue(res, 0, 4), in->cached_version) != 0)
+    {
+        /* changed since it was cached, here or on another node */
+        PQclear(res);
+        stmt = &jira_issue_read_stmt;
+        goto again;
+
     } else {
         out->auth = JIRA_AUTH_OK;
         out->org = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        (void) snprintf(out->version, sizeof(out->version), "%s",
+                        PQgetvalue(res, 0, 4));
 
-        if (!PQgetisnull(res, 0, 4)) {
-            out->json_len = PQgetlength(res, 0, 4);
+        if (!PQgetisnull(res, 0, 5)) {
+            out->json_len = PQgetlength(res, 0, 5);
             out->json = malloc(out->json_len);
 
             if (out->json == NULL) {
@@ -140,7 +173,7 @@ jira_issue_read(const jira_issue_in_t *in, jira_issue_out_t *out)
                 return;
             }
 
-            memcpy(out->json, PQgetvalue(res, 0, 4), out->json_len);
+            memcpy(out->json, PQgetvalue(res, 0, 5), out->json_len);
         }
     }
 

@@ -17,7 +17,7 @@ typedef struct {
     const char               *token;
     size_t                    token_len;
     long long                 group_id;
-    long long                 cached_org;    /* 0: not cached, read it */
+    const char               *cached_version;   /* NULL: not cached */
 } jira_issue_in_t;
 
 
@@ -27,6 +27,7 @@ typedef struct {
     jira_auth_e               auth;
     const char               *detail;        /* static text */
     long long                 org;
+    char                      version[64];   /* of the rows read */
     char                     *json;          /* malloc()ed, or NULL */
     size_t                    json_len;
     char                      error[512];

@@ -25,6 +25,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(jwt b64url json_encode json_decode);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
+my $CHANGELOGS = 0;     # changelog ids unique across every node of a test
 my $JSON = JSON::PP->new->canonical->allow_nonref;
 
 sub json_encode { $JSON->encode($_[0]) }
@@ -78,6 +79,22 @@ sub new {
 }
 
 sub dir { $_[0]{dir} }
+
+# another nginx node on the same PostgreSQL database, with its own zone
+sub second_node {
+    my ($self, %o) = @_;
+    my $node = bless {
+        opt        => {},
+        dir        => tempdir('jira-sync-node-XXXXXX', TMPDIR => 1,
+                              CLEANUP => 0),
+        pid        => $$,
+        pgport     => $self->{pgport},
+        db_created => 1,
+    }, ref $self;
+    chmod 0755, $node->{dir};
+    $node->start_nginx(%o);
+    return $node;
+}
 
 # --- PostgreSQL -----------------------------------------------------------
 
@@ -516,7 +533,7 @@ sub assign_payload {
         changelog => $o{changelog} // {
             # every change has its own id in Jira; a repeated id is a
             # repeated delivery
-            id => $o{changelog_id} // ('95' . ++$self->{changelogs} . $$),
+            id => $o{changelog_id} // ('95' . ++$CHANGELOGS . $$),
             items => [{ field => 'assignee', fieldtype => 'jira',
                         from => undef, fromString => undef,
                         to => 'JIRAUSER10002', toString => 'Bob B' }] },
