@@ -381,6 +381,7 @@ ngx_http_jira_sync_webhook_body(ngx_http_request_t *r)
     }
 
     ctx->in.store = &jmcf->store;
+    ctx->in.conf = &jmcf->api;
     ctx->in.token = (const char *) ctx->token.data;
     ctx->in.token_len = ctx->token.len;
     ctx->in.external_id = ctx->external_id;

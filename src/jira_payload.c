@@ -131,7 +131,10 @@ jira_payload_parse(const char *body, size_t len, jira_payload_t *p)
             name = json_string_value(field);
 
             if (strcmp(name, "assignee") == 0) {
-                p->assignee_changed = 1;
+                if (!p->assignee_changed) {
+                    p->assignee_changed = 1;
+                    p->assignee_to = jira_json_string(item, "to");
+                }
 
             } else if (strcmp(name, "status") == 0 && !p->status_changed) {
                 p->status_changed = 1;
@@ -320,6 +323,7 @@ jira_payload_clear(jira_payload_t *p)
     p->assignee_name = NULL;
     p->assignee_key = NULL;
     p->changelog_id = NULL;
+    p->assignee_to = NULL;
     p->status_from = NULL;
     p->status_to = NULL;
     p->updated = NULL;

@@ -33,6 +33,9 @@ typedef struct {
     const char    *assignee_key;      /* issue.fields.assignee.key */
     const char    *changelog_id;      /* changelog.id as text, or NULL */
 
+    const char    *assignee_to;       /* first "assignee" item: to (the
+                                         Jira user key), or NULL */
+
     const char    *status_from;       /* first "status" item: from */
     const char    *status_to;         /*   and to (status ids) */
 

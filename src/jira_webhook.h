@@ -1,8 +1,9 @@
 /*
  * The part of the Jira webhook endpoint that runs on a pool thread:
- * token steps 4 and 5, the body, and the assignee change in one
- * transaction.  The event loop has already done token steps 1 to 3.
- * No nginx headers here.
+ * token steps 4 and 5, the body, the Jira calls a change needs (a hidden
+ * assignee email, the status categories), then the assignee and status
+ * changes in one transaction.  The event loop has already done token
+ * steps 1 to 3.  No nginx headers here.
  */
 
 #ifndef _JIRA_WEBHOOK_H_INCLUDED_
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "jira_api.h"
 #include "jira_log.h"
 #include "jira_store.h"
 #include "jira_sync.h"
@@ -23,6 +25,7 @@
 
 typedef struct {
     const jira_store_conf_t  *store;
+    const jira_api_conf_t    *conf;            /* for calls to Jira */
     const char               *token;
     size_t                    token_len;
     const char               *external_id;     /* from the token's claims */

@@ -62,6 +62,18 @@ my $fresh = jwt({ id => $s->{external_id} }, $new);
 
 is $t->webhook($s->{token}, {})->{status}, 200,
    'the old secret is still cached and trusted to accept';
+
+# but no change is ever applied under a secret that is no longer the
+# integration's: the token is checked against PostgreSQL first
+my $carol = $t->user($s, email => 'carol@example.com');
+my $r2 = $t->webhook($s->{token}, $t->assign_payload($s->{key},
+                     JiraSyncTest::jira_user('carol@example.com')));
+is $r2->{status}, 400, 'a change under the replaced secret: 400';
+is $r2->{json}{detail},
+   'Could not validate JWT. Got Signature verification failed',
+   'with Sentry\'s message';
+is $t->value('SELECT user_id FROM group_assignee WHERE group_id = ?',
+             $s->{group}), $bob, 'and not applied';
 sleep 2.1;
 is $t->webhook($fresh, {})->{status}, 200,
    'a token under the new secret is checked against the database again';

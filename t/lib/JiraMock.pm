@@ -219,7 +219,7 @@ sub set {
 # 'unavailable', 'malformed', or { status, json | body, type }; undef
 # clears it.  Endpoints: request_token, authorize, access_token, myself,
 # server_info, webhook_list, webhook_create, webhook_update,
-# webhook_delete.
+# webhook_delete, user, status_list.
 sub respond {
     my ($self, %spec) = @_;
     $self->_update(sub {
@@ -497,6 +497,13 @@ sub _endpoint {
                               && $method eq 'POST';
     return 'myself'        if $path eq '/rest/api/2/myself';
     return 'server_info'   if $path eq '/rest/api/2/serverInfo';
+    return 'user'          if $path eq '/rest/api/2/user' && $method eq 'GET';
+    return 'status_list'   if $path eq '/rest/api/2/status'
+                              && $method eq 'GET';
+    return 'user_assignable' if $path eq '/rest/api/2/user/assignable/search'
+                                && $method eq 'GET';
+    return 'issue_assignee'  if $path =~ m{^/rest/api/2/issue/[^/]+/assignee$}
+                                && $method eq 'PUT';
 
     my $base = $legacy ? '/rest/webhooks/1.0/webhook'
                        : '/rest/jira-webhook/1.0/webhooks';
@@ -647,6 +654,22 @@ sub _handle {
         return _reply(401, json => { errorMessages => [
             'You are not authenticated. Authentication required to'
             . ' perform this operation.'] });
+    }
+
+    if ($endpoint eq 'user') {
+        return $self->_user($state, $uri);
+    }
+
+    if ($endpoint eq 'status_list') {
+        return _reply(200, json => $state->{statuses} // default_statuses());
+    }
+
+    if ($endpoint eq 'user_assignable') {
+        return $self->_assignable($state, $uri);
+    }
+
+    if ($endpoint eq 'issue_assignee') {
+        return $self->_assign_issue($state, $req, $path);
     }
 
     if ($endpoint eq 'myself') {
@@ -831,6 +854,134 @@ sub _webhooks {
     return _reply(200, json => $self->_bean($found, $major))
         if $endpoint eq 'webhook_update';
     return _reply(200, json => $self->_bean($found, $major));
+}
+
+
+# --- users and statuses (hidden emails, inbound status sync) ---------------
+
+# The workflow statuses GET /rest/api/2/status lists unless set(statuses
+# => [...]) says otherwise: id, name and the category Sentry reads.
+sub default_statuses {
+    my @list = (['1', 'Open', 'new'], ['3', 'In Progress', 'indeterminate'],
+                ['4', 'Reopened', 'new'], ['5', 'Resolved', 'done'],
+                ['6', 'Closed', 'done'], ['10000', 'To Do', 'new'],
+                ['10101', 'In Progress', 'indeterminate'],
+                ['10102', 'Done', 'done']);
+    return [ map { { id => $_->[0], name => $_->[1],
+                     self => "http://jira.invalid/rest/api/2/status/$_->[0]",
+                     statusCategory => { key => $_->[2],
+                                         name => ucfirst $_->[2] } } }
+             @list ];
+}
+
+# add_user(key => 'JIRAUSER10002', name => 'bob', email => 'b@x'): a Jira
+# user GET /rest/api/2/user?key= finds; without email the bean has no
+# emailAddress, as with "User email visibility" on Hidden
+sub add_user {
+    my ($self, %u) = @_;
+    $self->_update(sub {
+        my ($s) = @_;
+        $s->{users}{ $u{key} } = {
+            key => $u{key}, name => $u{name} // lc $u{key},
+            displayName => $u{display_name} // "User $u{key}",
+            active => JSON::PP::true,
+            defined $u{email} ? (emailAddress => $u{email}) : () };
+    });
+}
+
+sub _user {
+    my ($self, $state, $uri) = @_;
+    my %q = map { @$_ } _form_pairs($uri->query);
+    my $key = $q{key};
+    return _reply(404, json => { errorMessages => [
+        'The user with the key \'' . ($key // '') . '\' does not exist' ],
+        errors => {} }) unless defined $key && $state->{users}{$key};
+    my $user = $state->{users}{$key};
+    return _reply(200, json => {
+        self => "$self->{url}/rest/api/2/user?username=" . _enc($user->{name}),
+        %$user, timeZone => 'Europe/Berlin', locale => 'en_US',
+        groups => { size => 1, items => [] } });
+}
+
+
+# --- assigning issues (outbound assignee sync) -----------------------------
+#
+# Endpoints user_assignable (GET /rest/api/2/user/assignable/search) and
+# issue_assignee (PUT /rest/api/2/issue/{key}/assignee) answer from the
+# users add_user() made.  set(missing_issues => ['KEY']) makes an issue
+# unknown;
+# set(assign_delay => seconds) slows every assignment down.  What Jira
+# applied, in order: $jira->assignments.
+
+sub assignments { @{ $_[0]->state->{assignments} // [] } }
+
+# Install this Jira into an organization with its Personal Access Token
+# (one setup step); returns the new integration's id, or dies.
+sub install_pat {
+    my ($self, $t, %o) = @_;
+    my $r = JiraMock->setup_step($t, $o{org}, $o{token}, {
+        step => 'installation_config', url => $self->url,
+        personalAccessToken => $self->state->{pat},
+        verifySsl => JSON::PP::false });
+    die "PAT install failed: $r->{status} $r->{content}\n"
+        unless $r->{status} == 200 && ($r->{json}{status} // '') eq 'complete';
+    return $r->{json}{data}{id};
+}
+
+sub _bean_of {
+    my ($self, $u) = @_;
+    return { self => "$self->{url}/rest/api/2/user?username="
+                     . _enc($u->{name}),
+             map { exists $u->{$_} ? ($_ => $u->{$_}) : () }
+             qw(key name emailAddress displayName active) };
+}
+
+sub _assignable {
+    my ($self, $state, $uri) = @_;
+    my %q = map { @$_ } _form_pairs($uri->query);
+    return _reply(400, json => { errorMessages => [
+        'The issue key or the project key must be given.'], errors => {} })
+        unless defined $q{issueKey} || defined $q{project};
+    if (defined $q{issueKey}
+        && grep { $_ eq $q{issueKey} } @{ $state->{missing_issues} // [] })
+    {
+        return _reply(404, json => { errorMessages => [
+            'Issue Does Not Exist'], errors => {} });
+    }
+    my $needle = lc($q{username} // '');
+    my @found = grep {
+        my $u = $_;
+        grep { index(lc($_ // ''), $needle) >= 0 }
+             @$u{qw(name emailAddress displayName)}
+    } sort { $a->{name} cmp $b->{name} } values %{ $state->{users} // {} };
+    return _reply(200, json => [ map { $self->_bean_of($_) } @found ]);
+}
+
+sub _assign_issue {
+    my ($self, $state, $req, $path) = @_;
+    my ($key) = $path =~ m{^/rest/api/2/issue/([^/]+)/assignee$};
+    $key = _dec($key);
+    return _reply(404, json => { errorMessages => ['Issue Does Not Exist'],
+                                 errors => {} })
+        if grep { $_ eq $key } @{ $state->{missing_issues} // [] };
+    my $body = eval { $JSON->decode($req->content) };
+    return _reply(400, json => { errorMessages => [
+        'Can not deserialize the request body.'], errors => {} })
+        unless ref $body eq 'HASH' && exists $body->{name};
+    my $name = $body->{name};
+    if (defined $name
+        && !grep { $_->{name} eq $name } values %{ $state->{users} // {} })
+    {
+        return _reply(400, json => { errorMessages => [], errors => {
+            assignee => "User '$name' does not exist." } });
+    }
+    sleep $state->{assign_delay} if $state->{assign_delay};
+    $self->_update(sub {
+        my ($s) = @_;
+        push @{ $s->{assignments} }, { key => $key, name => $name };
+        $s->{assignees}{$key} = $name;
+    });
+    return _reply(204);
 }
 
 1;

@@ -58,6 +58,7 @@ static void test_items(void);
 static void test_issue_shape(void);
 static void test_assignee(void);
 static void test_status(void);
+static void test_assignee_to(void);
 static void test_changelog_id(void);
 static void test_updated_timestamp(void);
 static void test_real_shapes(void);
@@ -77,6 +78,7 @@ main(void)
     test_issue_shape();
     test_assignee();
     test_status();
+    test_assignee_to();
     test_changelog_id();
     test_updated_timestamp();
     test_real_shapes();
@@ -105,7 +107,8 @@ is_cleared(const jira_payload_t *p)
            && !p->status_changed && !p->has_assignee
            && p->issue_key == NULL && p->assignee_email == NULL
            && p->assignee_name == NULL && p->assignee_key == NULL
-           && p->changelog_id == NULL && p->status_from == NULL
+           && p->changelog_id == NULL && p->assignee_to == NULL
+           && p->status_from == NULL
            && p->status_to == NULL && p->updated == NULL
            && p->timestamp == 0;
 }
@@ -557,6 +560,7 @@ test_assignee(void)
         is_str(p.assignee_name, cases[i].name, "assignee case %d: name", i);
         is_str(p.assignee_key, cases[i].key, "assignee case %d: key", i);
         is_str(p.issue_key, "APP-1", "assignee case %d: issue key", i);
+        is_str(p.assignee_to, "JIRAUSER10002", "assignee case %d: to", i);
         jira_payload_free(&p);
     }
 
@@ -658,6 +662,71 @@ test_status(void)
                  "\"issue\":{\"key\":\"APP-1\",\"fields\":{}}}", &p),
            JIRA_PAYLOAD_OK, "status string then status item");
     is_str(p.status_from, "2", "status string skipped: from");
+    jira_payload_free(&p);
+}
+
+
+/* the changelog's user key of the new assignee, for hidden emails */
+
+static void
+test_assignee_to(void)
+{
+    jira_payload_t  p;
+
+    is_int(parse("{\"changelog\":{\"items\":[" STATUS_ITEM "]},"
+                 "\"issue\":{\"key\":\"APP-1\",\"fields\":{}}}", &p),
+           JIRA_PAYLOAD_OK, "no assignee item");
+    ok(p.assignee_to == NULL, "no assignee item: no to");
+    jira_payload_free(&p);
+
+    is_int(parse("{\"changelog\":{\"items\":[" STATUS_ITEM ","
+                 ASSIGNEE_ITEM "]},"
+                 "\"issue\":{\"key\":\"APP-1\",\"fields\":"
+                 "{\"assignee\":{\"name\":\"bob\"}}}}", &p),
+           JIRA_PAYLOAD_OK, "status and assignee items");
+    ok(p.assignee_changed && p.status_changed,
+       "status and assignee items: flags");
+    is_str(p.assignee_to, "JIRAUSER10002", "status and assignee items: to");
+    is_str(p.status_to, "10102", "status and assignee items: status to");
+    jira_payload_free(&p);
+
+    is_int(parse("{\"changelog\":{\"items\":["
+                 "{\"field\":\"assignee\",\"from\":\"alice\","
+                 "\"to\":\"JIRAUSER1\"},"
+                 "{\"field\":\"assignee\",\"to\":\"JIRAUSER2\"}]},"
+                 "\"issue\":{\"key\":\"APP-1\",\"fields\":{}}}", &p),
+           JIRA_PAYLOAD_OK, "two assignee items");
+    is_str(p.assignee_to, "JIRAUSER1", "two assignee items: the first to");
+    jira_payload_free(&p);
+
+    is_int(parse("{\"changelog\":{\"items\":["
+                 "{\"field\":\"assignee\",\"from\":\"JIRAUSER1\","
+                 "\"to\":null}]},"
+                 "\"issue\":{\"key\":\"APP-1\",\"fields\":{}}}", &p),
+           JIRA_PAYLOAD_OK, "assignee to null");
+    ok(p.assignee_changed && p.assignee_to == NULL, "to null: NULL");
+    jira_payload_free(&p);
+
+    is_int(parse("{\"changelog\":{\"items\":["
+                 "{\"field\":\"assignee\",\"to\":10002}]},"
+                 "\"issue\":{\"key\":\"APP-1\",\"fields\":{}}}", &p),
+           JIRA_PAYLOAD_OK, "assignee to a number");
+    ok(p.assignee_to == NULL, "to not a string: NULL");
+    jira_payload_free(&p);
+
+    is_int(parse("{\"changelog\":{\"items\":["
+                 "{\"field\":\"assignee\"}]},"
+                 "\"issue\":{\"key\":\"APP-1\",\"fields\":{}}}", &p),
+           JIRA_PAYLOAD_OK, "assignee item without to");
+    ok(p.assignee_changed && p.assignee_to == NULL, "without to: NULL");
+    jira_payload_free(&p);
+
+    /* a failed parse keeps none of it */
+
+    is_int(parse("{\"changelog\":{\"items\":[" ASSIGNEE_ITEM "]},"
+                 "\"issue\":{\"key\":\"\",\"fields\":{}}}", &p),
+           JIRA_PAYLOAD_INVALID, "assignee item, empty issue key");
+    ok(is_cleared(&p), "empty issue key: to not kept");
     jira_payload_free(&p);
 }
 
