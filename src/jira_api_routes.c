@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jira_api.h"
+#include "jira_integrations.h"
 #include "jira_project.h"
 #include "jira_setup.h"
 
@@ -19,6 +20,13 @@ const jira_api_route_t  jira_api_routes[] = {
       jira_project_details },
     { "organizations/*/integrations/jira-server/setup",
       JIRA_ALLOW(JIRA_METHOD_POST), jira_setup_pipeline },
+    { "organizations/*/integrations", JIRA_ALLOW(JIRA_METHOD_GET),
+      jira_integrations_list },
+    { "organizations/*/integrations/*", JIRA_ALLOW(JIRA_METHOD_GET)
+                                        | JIRA_ALLOW(JIRA_METHOD_PUT)
+                                        | JIRA_ALLOW(JIRA_METHOD_POST)
+                                        | JIRA_ALLOW(JIRA_METHOD_DELETE),
+      jira_integrations_details },
     { NULL, 0, NULL }
 };
 

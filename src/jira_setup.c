@@ -20,6 +20,7 @@
 
 #include "jira_client.h"
 #include "jira_crypto.h"
+#include "jira_hooks.h"
 #include "jira_jwt.h"
 #include "jira_oauth1.h"
 #include "jira_setup.h"
@@ -167,8 +168,6 @@ static char *jira_setup_credentials(const jira_setup_ctx_t *ctx,
 static char *jira_setup_webhook_url(const jira_setup_ctx_t *ctx,
     const char *external_id, const char *secret);
 static char *jira_setup_webhook_body(const char *url);
-static int jira_setup_is_ours(const jira_setup_ctx_t *ctx, json_t *hook,
-    const char *external_id);
 static int jira_setup_register(jira_setup_ctx_t *ctx, const jira_client_t *c,
     const char *external_id, const char *url, jira_setup_hook_t *hook,
     jira_client_error_t *err);
@@ -1437,57 +1436,6 @@ jira_setup_webhook_body(const char *url)
 
 
 /*
- * A webhook is ours when its URL is under jira_sync_public_url and the
- * token in it names this external id (its signature may be under an
- * older secret: that is what an update fixes).
- */
-
-static int
-jira_setup_is_ours(const jira_setup_ctx_t *ctx, json_t *hook,
-    const char *external_id)
-{
-    char         id[JIRA_JWT_MAX_ID_LEN], *prefix;
-    size_t       plen, len;
-    json_t      *v;
-    const char  *url, *token, *end;
-
-    v = json_object_get(hook, "url");
-    if (!json_is_string(v)) {
-        return 0;
-    }
-
-    url = json_string_value(v);
-
-    plen = strlen(ctx->in->conf->public_url)
-           + sizeof(JIRA_SETUP_WEBHOOK_PATH) - 1;
-    prefix = malloc(plen + 1);
-    if (prefix == NULL) {
-        return 0;
-    }
-
-    (void) snprintf(prefix, plen + 1, "%s" JIRA_SETUP_WEBHOOK_PATH,
-                    ctx->in->conf->public_url);
-
-    if (strncmp(url, prefix, plen) != 0) {
-        free(prefix);
-        return 0;
-    }
-
-    free(prefix);
-
-    token = url + plen;
-    end = token + strcspn(token, "/?#");
-    len = end - token;
-
-    if (len == 0 || jira_jwt_peek_id(token, len, id, sizeof(id)) != NULL) {
-        return 0;
-    }
-
-    return strcmp(id, external_id) == 0;
-}
-
-
-/*
  * serverInfo picks the resource; a webhook of ours is reused (its URL
  * updated when it differs) and further ones of ours are removed, else
  * one is created.  Jira never gets a second webhook for one
@@ -1526,7 +1474,8 @@ jira_setup_register(jira_setup_ctx_t *ctx, const jira_client_t *c,
     rc = 0;
 
     json_array_foreach(list, i, item) {
-        if (!jira_setup_is_ours(ctx, item, external_id)
+        if (!jira_hooks_is_ours(ctx->in->conf->public_url, item,
+                                external_id)
             || jira_client_webhook_id(item, buf, sizeof(buf)) == NULL)
         {
             continue;
