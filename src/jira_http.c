@@ -27,8 +27,9 @@ typedef struct {
 
 
 static void jira_http_once(void);
-static void jira_http_handle_free(void *data);
-static CURL *jira_http_handle(void);
+static jira_http_err_e jira_http_perform(CURL *curl,
+    const jira_http_conf_t *conf, const jira_http_req_t *req,
+    jira_http_res_t *res);
 static size_t jira_http_write(char *ptr, size_t size, size_t nmemb,
     void *data);
 static struct curl_slist *jira_http_header(struct curl_slist *list,
@@ -39,72 +40,64 @@ static CURLcode jira_http_setup(CURL *curl, const jira_http_conf_t *conf,
 
 
 static pthread_once_t  jira_http_once_ctl = PTHREAD_ONCE_INIT;
-static pthread_key_t   jira_http_key;
 static int             jira_http_ready;
 
 
 static void
 jira_http_once(void)
 {
-    /* global setup is not thread-safe in every libcurl: do it once */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        return;
-    }
-
-    if (pthread_key_create(&jira_http_key, jira_http_handle_free) != 0) {
-        return;
-    }
-
-    jira_http_ready = 1;
+    jira_http_ready = (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
 }
 
 
-static void
-jira_http_handle_free(void *data)
+/*
+ * libcurl's global setup is not thread-safe: the worker's main thread
+ * runs it at start, before any pool thread makes a call.
+ */
+
+int
+jira_http_process_init(void)
 {
-    curl_easy_cleanup((CURL *) data);
-}
-
-
-static CURL *
-jira_http_handle(void)
-{
-    CURL  *curl;
-
     (void) pthread_once(&jira_http_once_ctl, jira_http_once);
 
-    if (!jira_http_ready) {
-        return NULL;
-    }
-
-    curl = pthread_getspecific(jira_http_key);
-
-    if (curl != NULL) {
-        curl_easy_reset(curl);
-        return curl;
-    }
-
-    curl = curl_easy_init();
-    if (curl == NULL) {
-        return NULL;
-    }
-
-    if (pthread_setspecific(jira_http_key, curl) != 0) {
-        curl_easy_cleanup(curl);
-        return NULL;
-    }
-
-    return curl;
+    return jira_http_ready ? 0 : -1;
 }
 
+
+/*
+ * One easy handle per call, freed by the calling thread: a handle kept
+ * in thread-specific data would be freed by a destructor that may run
+ * after nginx has unloaded the module at worker exit.  Setup and the
+ * outbound drain make few calls, so reusing connections buys little.
+ */
 
 jira_http_err_e
 jira_http_request(const jira_http_conf_t *conf, const jira_http_req_t *req,
     jira_http_res_t *res)
 {
+    CURL             *curl;
+    jira_http_err_e   rc;
+
+    (void) jira_http_process_init();
+
+    curl = jira_http_ready ? curl_easy_init() : NULL;
+
+    rc = jira_http_perform(curl, conf, req, res);
+
+    if (curl != NULL) {
+        curl_easy_cleanup(curl);
+    }
+
+    return rc;
+}
+
+
+static jira_http_err_e
+jira_http_perform(CURL *curl, const jira_http_conf_t *conf,
+    const jira_http_req_t *req, jira_http_res_t *res)
+{
     int                  failed;
     char                *ct;
-    CURL                *curl;
     CURLcode             rc;
     jira_http_buf_t      buf;
     struct curl_slist   *headers;
@@ -114,7 +107,6 @@ jira_http_request(const jira_http_conf_t *conf, const jira_http_req_t *req,
 
     buf.max = conf->max_body ? conf->max_body : JIRA_HTTP_MAX_BODY;
 
-    curl = jira_http_handle();
     if (curl == NULL) {
         (void) snprintf(res->error, sizeof(res->error),
                         "could not set up libcurl");

@@ -58,6 +58,9 @@ typedef struct {
 } jira_http_res_t;
 
 
+/* once per process, in the main thread before pool threads call out */
+int jira_http_process_init(void);
+
 /*
  * Run one request on the calling thread.  Returns res->err; res->body is
  * set (possibly empty) whenever a response arrived and must be released
