@@ -411,12 +411,12 @@ ngx_http_jira_sync_webhook_work(void *data)
 
     char  *owned;
 
-    if (jira_body_load(&ctx->body, &ctx->in.body, &owned) != 0) {
+    if (jira_body_load(&ctx->body, &ctx->in.body, &owned, ctx->out.error,
+                       sizeof(ctx->out.error))
+        != 0)
+    {
         ctx->out.status = 500;
         ctx->out.err = JIRA_EDB;
-        (void) snprintf(ctx->out.error, sizeof(ctx->out.error),
-                        "could not read the spooled request body: %s",
-                        strerror(errno));
         return;
     }
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,7 +8,8 @@
 
 
 int
-jira_body_load(const jira_body_t *body, const char **data, char **owned)
+jira_body_load(const jira_body_t *body, const char **data, char **owned,
+    char *error, size_t size)
 {
     char                    *buf, *p;
     size_t                   i, done;
@@ -28,6 +30,8 @@ jira_body_load(const jira_body_t *body, const char **data, char **owned)
 
     buf = malloc(body->len);
     if (buf == NULL) {
+        (void) snprintf(error, size, "could not allocate %zu bytes for the"
+                        " request body", body->len);
         return -1;
     }
 
@@ -52,10 +56,9 @@ jira_body_load(const jira_body_t *body, const char **data, char **owned)
                     continue;
                 }
 
-                if (n == 0) {
-                    errno = EIO;
-                }
-
+                (void) snprintf(error, size, "could not read the spooled"
+                                " request body: %s",
+                                n == 0 ? "short read" : strerror(errno));
                 free(buf);
                 return -1;
             }

@@ -31,11 +31,11 @@ typedef struct {
 
 /*
  * The body as one buffer in *data.  When that needed a copy, *owned is
- * the malloc()ed copy to free; else NULL.  Returns -1 (errno set) if a
- * read failed or came up short.
+ * the malloc()ed copy to free; else NULL.  Returns -1 with the reason in
+ * error if a read failed or came up short.
  */
 int jira_body_load(const jira_body_t *body, const char **data,
-    char **owned);
+    char **owned, char *error, size_t size);
 
 
 #endif /* _JIRA_BODY_H_INCLUDED_ */
