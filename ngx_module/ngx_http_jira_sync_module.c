@@ -10,6 +10,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_jira_sync_module.h"
+#include "jira_http.h"
 
 
 static void *ngx_http_jira_sync_create_main_conf(ngx_conf_t *cf);
@@ -24,12 +25,26 @@ static ngx_int_t ngx_http_jira_sync_read_key(ngx_conf_t *cf,
     ngx_http_jira_sync_main_conf_t *jmcf);
 static char *ngx_http_jira_sync_handler_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_jira_sync_outbox_backoff(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_jira_sync_outbox_conf(ngx_conf_t *cf,
+    ngx_http_jira_sync_main_conf_t *jmcf);
 static ngx_int_t ngx_http_jira_sync_init_process(ngx_cycle_t *cycle);
 static void ngx_http_jira_sync_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_num_bounds_t  ngx_http_jira_sync_region_bounds = {
     ngx_conf_check_num_bounds, 0, 4095
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_jira_sync_batch_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_jira_sync_attempts_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000
 };
 
 
@@ -154,6 +169,55 @@ static ngx_command_t  ngx_http_jira_sync_commands[] = {
       offsetof(ngx_http_jira_sync_main_conf_t, pipeline_ttl),
       NULL },
 
+    { ngx_string("jira_sync_outbox_drain"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, outbox_drain),
+      NULL },
+
+    { ngx_string("jira_sync_outbox_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, outbox_interval),
+      NULL },
+
+    { ngx_string("jira_sync_outbox_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, outbox_batch),
+      &ngx_http_jira_sync_batch_bounds },
+
+    { ngx_string("jira_sync_outbox_max_attempts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, outbox_max_attempts),
+      &ngx_http_jira_sync_attempts_bounds },
+
+    { ngx_string("jira_sync_outbox_backoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_jira_sync_outbox_backoff,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("jira_sync_outbox_keep"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_jira_sync_main_conf_t, outbox_keep),
+      NULL },
+
+    { ngx_string("jira_sync_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_jira_sync_handler_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      ngx_http_jira_sync_metrics_handler },
+
     { ngx_string("jira_sync_webhook"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_jira_sync_handler_slot,
@@ -233,6 +297,13 @@ ngx_http_jira_sync_create_main_conf(ngx_conf_t *cf)
     jmcf->jira_timeout = NGX_CONF_UNSET_MSEC;
     jmcf->jira_connect_timeout = NGX_CONF_UNSET_MSEC;
     jmcf->pipeline_ttl = NGX_CONF_UNSET;
+    jmcf->outbox_drain = NGX_CONF_UNSET;
+    jmcf->outbox_interval = NGX_CONF_UNSET_MSEC;
+    jmcf->outbox_batch = NGX_CONF_UNSET_UINT;
+    jmcf->outbox_max_attempts = NGX_CONF_UNSET_UINT;
+    jmcf->outbox_backoff = NGX_CONF_UNSET_MSEC;
+    jmcf->outbox_backoff_max = NGX_CONF_UNSET_MSEC;
+    jmcf->outbox_keep = NGX_CONF_UNSET;
 
     return jmcf;
 }
@@ -305,6 +376,97 @@ ngx_http_jira_sync_init_main_conf(ngx_conf_t *cf, void *conf)
 
         jmcf->api.secret_key = jmcf->secret_key;
     }
+
+    return ngx_http_jira_sync_outbox_conf(cf, jmcf);
+}
+
+
+/*
+ * Outbound sync: the drain runs where stored credentials can be opened;
+ * turning it on explicitly without the key is a configuration error.
+ */
+
+static char *
+ngx_http_jira_sync_outbox_conf(ngx_conf_t *cf,
+    ngx_http_jira_sync_main_conf_t *jmcf)
+{
+    if (jmcf->outbox_drain == NGX_CONF_UNSET) {
+        jmcf->outbox_drain = (jmcf->secret_key_file.len != 0);
+
+    } else if (jmcf->outbox_drain && jmcf->secret_key_file.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"jira_sync_outbox_drain on\" needs "
+                           "\"jira_sync_secret_key_file\" to open the "
+                           "stored Jira credentials");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_init_msec_value(jmcf->outbox_interval, 1000);
+    ngx_conf_init_uint_value(jmcf->outbox_batch, 50);
+    ngx_conf_init_uint_value(jmcf->outbox_max_attempts, 10);
+    ngx_conf_init_msec_value(jmcf->outbox_backoff, 2000);
+    ngx_conf_init_msec_value(jmcf->outbox_backoff_max, 600000);
+    ngx_conf_init_value(jmcf->outbox_keep, 7 * 86400);
+
+    if (jmcf->outbox_interval == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"jira_sync_outbox_interval\" must be more "
+                           "than 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_jira_sync_metrics_zone(cf, jmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* jira_sync_outbox_backoff base [max] */
+
+static char *
+ngx_http_jira_sync_outbox_backoff(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_jira_sync_main_conf_t  *jmcf = conf;
+
+    ngx_int_t   base, max;
+    ngx_str_t  *value;
+
+    if (jmcf->outbox_backoff != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    base = ngx_parse_time(&value[1], 0);
+
+    if (base == NGX_ERROR || base == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid backoff \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    max = 600000;
+
+    if (cf->args->nelts == 3) {
+        max = ngx_parse_time(&value[2], 0);
+
+        if (max == NGX_ERROR || max < base) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid maximum backoff \"%V\", it must "
+                               "be a time not less than \"%V\"",
+                               &value[2], &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (max < base) {
+        max = base;
+    }
+
+    jmcf->outbox_backoff = (ngx_msec_t) base;
+    jmcf->outbox_backoff_max = (ngx_msec_t) max;
 
     return NGX_CONF_OK;
 }
@@ -548,13 +710,13 @@ ngx_http_jira_sync_init_process(ngx_cycle_t *cycle)
     }
 
     /* connections are made later, by each pool thread, never before fork */
-    if (jira_store_process_init() != 0) {
+    if (jira_store_process_init() != 0 || jira_http_process_init() != 0) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "jira_sync: could not create thread-specific storage");
+                      "jira_sync: could not initialise libpq or libcurl");
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_jira_sync_outbox_init(cycle, jmcf);
 }
 
 

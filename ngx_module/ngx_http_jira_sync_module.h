@@ -38,6 +38,14 @@ typedef struct {
     ngx_str_t                 jira_ca_file;
     ngx_str_t                 jira_proxy;
     time_t                    pipeline_ttl;
+    ngx_flag_t                outbox_drain;
+    ngx_msec_t                outbox_interval;
+    ngx_uint_t                outbox_batch;
+    ngx_uint_t                outbox_max_attempts;
+    ngx_msec_t                outbox_backoff;
+    ngx_msec_t                outbox_backoff_max;
+    time_t                    outbox_keep;
+    ngx_shm_zone_t           *metrics_zone;
     ngx_flag_t                used;
     jira_store_conf_t         store;
     jira_api_conf_t           api;
@@ -110,6 +118,29 @@ void ngx_http_jira_sync_secret_put(ngx_shm_zone_t *zone,
     uint64_t stamp, time_t valid);
 void ngx_http_jira_sync_secret_invalidate(ngx_shm_zone_t *zone,
     ngx_str_t *external_id);
+
+/* counters every worker adds to, in the metrics zone */
+typedef enum {
+    NGX_HTTP_JIRA_SYNC_OUTBOX_DELIVERED = 0,
+    NGX_HTTP_JIRA_SYNC_OUTBOX_RETRIED,
+    NGX_HTTP_JIRA_SYNC_OUTBOX_FAILED,
+    NGX_HTTP_JIRA_SYNC_OUTBOX_DEAD,
+    NGX_HTTP_JIRA_SYNC_OUTBOX_SKIPPED,
+    NGX_HTTP_JIRA_SYNC_OUTBOX_PASSES,
+    NGX_HTTP_JIRA_SYNC_OUTBOX_ERRORS,
+    NGX_HTTP_JIRA_SYNC_COUNTERS
+} ngx_http_jira_sync_counter_e;
+
+/* ngx_http_jira_sync_outbox.c */
+ngx_int_t ngx_http_jira_sync_outbox_init(ngx_cycle_t *cycle,
+    ngx_http_jira_sync_main_conf_t *jmcf);
+
+/* ngx_http_jira_sync_metrics.c */
+ngx_int_t ngx_http_jira_sync_metrics_zone(ngx_conf_t *cf,
+    ngx_http_jira_sync_main_conf_t *jmcf);
+void ngx_http_jira_sync_metrics_add(ngx_http_jira_sync_main_conf_t *jmcf,
+    ngx_http_jira_sync_counter_e counter, ngx_atomic_int_t n);
+ngx_int_t ngx_http_jira_sync_metrics_handler(ngx_http_request_t *r);
 
 /* ngx_http_jira_sync_webhook.c, ngx_http_jira_sync_api.c */
 ngx_int_t ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r);

@@ -12,7 +12,7 @@
 
 
 /* the schema version this code needs (src/sql/NNN_*.sql) */
-#define JIRA_SCHEMA_VERSION       4
+#define JIRA_SCHEMA_VERSION       5
 
 #define JIRA_STORE_MAX_STMTS      128
 

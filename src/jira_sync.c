@@ -18,13 +18,14 @@ typedef struct {
     const char  *organization_id;
     const char  *user_id;           /* NULL: no matching member */
     const char  *user_email;
+    const char  *source;            /* the integration the change is from */
 } jira_sync_group_t;
 
 
 static jira_err_e jira_sync_assign(jira_store_t *st,
-    const jira_sync_group_t *g, int *affected);
+    const jira_sync_group_t *g, int *affected, size_t *queued);
 static jira_err_e jira_sync_deassign(jira_store_t *st,
-    const jira_sync_group_t *g, int *affected);
+    const jira_sync_group_t *g, int *affected, size_t *queued);
 static void jira_sync_changed(jira_sync_changes_t *changes,
     const char *group_id);
 
@@ -88,13 +89,48 @@ const jira_stmt_t  jira_sync_groups_stmt = {
 
 
 /*
+ * Outbound sync (Sentry's sync_group_assignee_outbound, with the checks
+ * of its task and of should_sync("outbound_assignee") made here): when
+ * the assignee changed (a row in "changed") and the organization has the
+ * issue-sync feature, one outbox row per external issue linked to the
+ * group whose integration is an active Jira Server integration with
+ * sync_forward_assignment in the issue's organization, except the
+ * integration the change came from: its own change is never echoed back.
+ * $1 is the group, $3 its organization.
+ */
+#define JIRA_SYNC_OUTBOX(changed, assign, user, source)                    \
+    "  INSERT INTO assignee_outbox"                                         \
+    "         (external_issue_id, integration_id, group_id,"                \
+    "          source_integration_id, assign, user_id)"                     \
+    "  SELECT ei.id, ei.integration_id, $1, " source ", " assign ","        \
+    "         " user                                                        \
+    "    FROM " changed                                                     \
+    "    JOIN organization o"                                               \
+    "      ON o.id = $3 AND o.integrations_issue_sync"                      \
+    "    JOIN group_link gl ON gl.group_id = $1 AND gl.linked_type = 3"     \
+    "    JOIN external_issue ei ON ei.id = gl.linked_id"                    \
+    "    JOIN integration i"                                                \
+    "      ON i.id = ei.integration_id AND i.status = 0"                    \
+    "         AND i.provider = 'jira_server'"                               \
+    "    JOIN organization_integration oi"                                  \
+    "      ON oi.organization_id = ei.organization_id"                      \
+    "         AND oi.integration_id = ei.integration_id"                    \
+    "   WHERE ei.integration_id IS DISTINCT FROM " source                   \
+    "     AND oi.config -> 'sync_forward_assignment' = 'true'::jsonb"       \
+    "   ORDER BY ei.id"                                                     \
+    "  RETURNING 1)"
+
+
+/*
  * GroupAssignee.assign for a user, in Sentry's order: subscribe the
  * user (reason assigned; an existing subscription is kept), create or
  * update the assignee row; only when that changed something: Activity
  * ASSIGNED, GroupHistory ASSIGNED and removal of the previous assignee's
  * "assigned" subscriptions.  All sub-statements see the rows as they
- * were before it ran, so "prev" is the previous assignee.
- * $1 group, $2 project, $3 organization, $4 user, $5 user's email.
+ * were before it ran, so "prev" is the previous assignee.  A change
+ * also queues outbound sync (JIRA_SYNC_OUTBOX).
+ * $1 group, $2 project, $3 organization, $4 user, $5 user's email,
+ * $6 the integration the change came from.
  */
 const jira_stmt_t  jira_sync_assign_stmt = {
     "jira_sync_assign",
@@ -135,16 +171,19 @@ const jira_stmt_t  jira_sync_assign_stmt = {
     "                 JOIN organization_member om"
     "                   ON om.id = omt.organizationmember_id"
     "                WHERE omt.team_id = prev.team_id"
-    "                  AND omt.is_active)))"
-    " SELECT count(*) FROM up"
+    "                  AND omt.is_active))),"
+    " ob AS ("
+    JIRA_SYNC_OUTBOX("up", "true", "$4::bigint", "$6::bigint")
+    " SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM ob)"
 };
 
 
 /*
  * GroupAssignee.deassign: delete the row; only when there was one:
  * Activity UNASSIGNED (no data), GroupHistory UNASSIGNED, and removal of
- * the previous assignee's "assigned" subscriptions.
- * $1 group, $2 project, $3 organization.
+ * the previous assignee's "assigned" subscriptions; and outbound sync.
+ * $1 group, $2 project, $3 organization, $4 the integration the change
+ * came from.
  */
 const jira_stmt_t  jira_sync_deassign_stmt = {
     "jira_sync_deassign",
@@ -170,8 +209,10 @@ const jira_stmt_t  jira_sync_deassign_stmt = {
     "                 JOIN organization_member om"
     "                   ON om.id = omt.organizationmember_id"
     "                WHERE omt.team_id = del.team_id"
-    "                  AND omt.is_active)))"
-    " SELECT count(*) FROM del"
+    "                  AND omt.is_active))),"
+    " ob AS ("
+    JIRA_SYNC_OUTBOX("del", "false", "NULL::bigint", "$4::bigint")
+    " SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM ob)"
 };
 
 
@@ -182,6 +223,7 @@ jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
 {
     int                 i, n, affected, assigned;
     char                iid[32];
+    size_t              queued;
     PGresult           *res;
     jira_err_e          err;
     const char         *values[4];
@@ -211,7 +253,9 @@ jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
 
     assigned = 0;
     affected = 0;
+    queued = 0;
     err = JIRA_OK;
+    g.source = iid;
 
     for (i = 0; i < n; i++) {
         g.group_id = PQgetvalue(res, i, 0);
@@ -221,7 +265,7 @@ jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
         g.user_email = PQgetvalue(res, i, 4);
 
         if (!assign) {
-            err = jira_sync_deassign(st, &g, &affected);
+            err = jira_sync_deassign(st, &g, &affected, &queued);
             if (err != JIRA_OK) {
                 break;
             }
@@ -246,7 +290,7 @@ jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
                  "sync_group_assignee_inbound._handle_assign.assigning"
                  ".group group_id=%s user_id=%s", g.group_id, g.user_id);
 
-        err = jira_sync_assign(st, &g, &affected);
+        err = jira_sync_assign(st, &g, &affected, &queued);
         if (err != JIRA_OK) {
             break;
         }
@@ -257,6 +301,13 @@ jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
             jira_sync_changed(changes, g.group_id);
             changes->assigned++;
         }
+    }
+
+    if (err == JIRA_OK && queued > 0) {
+        jira_log(log, JIRA_LOG_INFO,
+                 "outbound-queued integration_id=%lld issue_key=\"%s\""
+                 " assign=%d rows=%zu", integration_id, issue_key, assign,
+                 queued);
     }
 
     if (err == JIRA_OK && assign && assigned != n) {
@@ -274,24 +325,26 @@ jira_sync_assignee_inbound(jira_store_t *st, long long integration_id,
 
 static jira_err_e
 jira_sync_assign(jira_store_t *st, const jira_sync_group_t *g,
-    int *affected)
+    int *affected, size_t *queued)
 {
     PGresult    *res;
     jira_err_e   err;
-    const char  *values[5];
+    const char  *values[6];
 
     values[0] = g->group_id;
     values[1] = g->project_id;
     values[2] = g->organization_id;
     values[3] = g->user_id;
     values[4] = g->user_email;
+    values[5] = g->source;
 
-    res = jira_store_exec(st, &jira_sync_assign_stmt, 5, values, &err);
+    res = jira_store_exec(st, &jira_sync_assign_stmt, 6, values, &err);
     if (res == NULL) {
         return err;
     }
 
     *affected = atoi(PQgetvalue(res, 0, 0)) > 0;
+    *queued += (size_t) atoi(PQgetvalue(res, 0, 1));
     PQclear(res);
 
     return JIRA_OK;
@@ -300,22 +353,24 @@ jira_sync_assign(jira_store_t *st, const jira_sync_group_t *g,
 
 static jira_err_e
 jira_sync_deassign(jira_store_t *st, const jira_sync_group_t *g,
-    int *affected)
+    int *affected, size_t *queued)
 {
     PGresult    *res;
     jira_err_e   err;
-    const char  *values[3];
+    const char  *values[4];
 
     values[0] = g->group_id;
     values[1] = g->project_id;
     values[2] = g->organization_id;
+    values[3] = g->source;
 
-    res = jira_store_exec(st, &jira_sync_deassign_stmt, 3, values, &err);
+    res = jira_store_exec(st, &jira_sync_deassign_stmt, 4, values, &err);
     if (res == NULL) {
         return err;
     }
 
     *affected = atoi(PQgetvalue(res, 0, 0)) > 0;
+    *queued += (size_t) atoi(PQgetvalue(res, 0, 1));
     PQclear(res);
 
     return JIRA_OK;

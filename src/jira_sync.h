@@ -1,6 +1,7 @@
 /*
  * Inbound assignee sync (Sentry's sync_group_assignee_inbound) and the
- * assign / deassign operations with their side effects.  Runs on a pool
+ * assign / deassign operations with their side effects, outbound sync
+ * rows included (src/jira_outbox.h delivers them).  Runs on a pool
  * thread inside the caller's transaction.  No nginx headers here.
  */
 
@@ -39,7 +40,9 @@ extern const jira_stmt_t  jira_sync_deassign_stmt;
 
 /*
  * email NULL with assign 0 deassigns every affected group.  skip_orgs (a
- * bigint[] literal, or NULL) names organizations to leave alone.
+ * bigint[] literal, or NULL) names organizations to leave alone.  Each
+ * change also queues outbound sync to the other integrations linked to
+ * the group (never to integration_id, where the change came from).
  * Returns JIRA_OK also when nothing matched (that is logged, not an
  * error).
  */

@@ -2,7 +2,8 @@
  * Print a pgbench script that runs, per transaction, exactly the SQL one
  * assignment webhook runs in the module when its secret is not cached:
  * the integration lookup, then BEGIN, the delivery guard, the
- * affected-groups query, the assign statement and COMMIT.
+ * affected-groups query, the assign statement (which also writes the
+ * outbound sync rows) and COMMIT.
  * Parameters become pgbench variables; \gset carries results forward as
  * the module carries them in C.
  */
@@ -53,7 +54,7 @@ main(void)
     };
     static const char *const  assign[] = {
         ":group_id", ":project_id", ":organization_id", ":user_id",
-        "(:user_email)"
+        "(:user_email)", ":integration_id"
     };
 
     /* the webhooks' time is fixed (never stale), their changelog ids
@@ -65,7 +66,7 @@ main(void)
     printf("BEGIN;\n");
     print_sql(jira_guard_stmt.sql, guard, 4, " \\gset g_");
     print_sql(jira_sync_groups_stmt.sql, groups, 4, " \\gset");
-    print_sql(jira_sync_assign_stmt.sql, assign, 5, ";");
+    print_sql(jira_sync_assign_stmt.sql, assign, 6, ";");
     printf("COMMIT;\n");
 
     return 0;

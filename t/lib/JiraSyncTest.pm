@@ -218,6 +218,7 @@ sub nginx_conf {
     my $zone = exists $o{zone} ? $o{zone} : 'jira_sync 1m';
     my $http = $o{http} // '';
     my $buffer = $o{client_body_buffer_size} // '16k';
+    my $locations = $o{locations} // '';       # more, in the server block
 
     my $zone_line = defined $zone ? "jira_sync_zone $zone;" : '';
 
@@ -269,6 +270,8 @@ http {
         location = /ping {
             return 204;
         }
+
+        $locations
     }
 }
 CONF
