@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     const char                  *name;
     const char                  *help;
+    const char                  *labels;     /* "", or {name="value"} */
 } ngx_http_jira_sync_metric_t;
 
 
@@ -50,20 +51,39 @@ static ngx_int_t ngx_http_jira_sync_metrics_send(ngx_http_request_t *r,
 /* in the order of ngx_http_jira_sync_counter_e */
 static ngx_http_jira_sync_metric_t  ngx_http_jira_sync_counters[] = {
     { "jira_sync_outbox_deliveries_total",
-      "Outbound changes Jira took, by this node." },
+      "Outbound changes Jira took, by this node.", "" },
     { "jira_sync_outbox_retries_total",
-      "Failed delivery attempts scheduled for a retry, by this node." },
+      "Failed delivery attempts scheduled for a retry, by this node.", "" },
     { "jira_sync_outbox_failed_total",
-      "Outbound changes Jira refused for good, by this node." },
+      "Outbound changes Jira refused for good, by this node.", "" },
     { "jira_sync_outbox_dead_total",
-      "Outbound changes that used up their attempts, by this node." },
+      "Outbound changes that used up their attempts, by this node.", "" },
     { "jira_sync_outbox_skipped_total",
       "Outbound changes whose sync was turned off before delivery,"
-      " by this node." },
+      " by this node.", "" },
     { "jira_sync_outbox_passes_total",
-      "Outbox drain passes run by this node." },
+      "Outbox drain passes run by this node.", "" },
     { "jira_sync_outbox_drain_errors_total",
-      "Outbox drain passes ended by a database error, on this node." }
+      "Outbox drain passes ended by a database error, on this node.", "" },
+    { "jira_sync_webhooks_total",
+      "Webhook deliveries answered by this node, by outcome.",
+      "{outcome=\"ok\"}" },
+    { "jira_sync_webhooks_total", NULL, "{outcome=\"rejected\"}" },
+    { "jira_sync_webhooks_total", NULL, "{outcome=\"unavailable\"}" },
+    { "jira_sync_webhooks_total", NULL, "{outcome=\"error\"}" },
+    { "jira_sync_assignments_total",
+      "Groups assigned by webhooks on this node.", "" },
+    { "jira_sync_deassignments_total",
+      "Groups deassigned by webhooks on this node.", "" },
+    { "jira_sync_database_errors_total",
+      "Webhooks and API calls on this node that failed in PostgreSQL.",
+      "" }
+};
+
+
+/* the upper bounds of the latency buckets, in ms, -1 for +Inf */
+static ngx_int_t  ngx_http_jira_sync_buckets[] = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 5000, -1
 };
 
 
@@ -220,7 +240,8 @@ ngx_http_jira_sync_metrics_send(ngx_http_request_t *r,
 {
     u_char                           *buf, *p, *last;
     ngx_uint_t                        i;
-    ngx_atomic_uint_t                 value;
+    ngx_atomic_uint_t                 value, total;
+    ngx_http_jira_sync_metric_t      *m;
     jira_outbox_stats_t              *s;
     ngx_http_jira_sync_main_conf_t   *jmcf;
     ngx_http_jira_sync_metrics_sh_t  *sh;
@@ -272,18 +293,101 @@ ngx_http_jira_sync_metrics_send(ngx_http_request_t *r,
 
     sh = jmcf->metrics_zone ? jmcf->metrics_zone->data : NULL;
 
-    for (i = 0; i < NGX_HTTP_JIRA_SYNC_COUNTERS; i++) {
+    for (i = 0; i < NGX_HTTP_JIRA_SYNC_LATENCY_5MS; i++) {
+        m = &ngx_http_jira_sync_counters[i];
         value = sh ? sh->counters[i] : 0;
 
-        p = ngx_slprintf(p, last,
-                         "# HELP %s %s\n# TYPE %s counter\n%s %uA\n",
-                         ngx_http_jira_sync_counters[i].name,
-                         ngx_http_jira_sync_counters[i].help,
-                         ngx_http_jira_sync_counters[i].name,
-                         ngx_http_jira_sync_counters[i].name, value);
+        if (m->help != NULL) {
+            p = ngx_slprintf(p, last, "# HELP %s %s\n# TYPE %s counter\n",
+                             m->name, m->help, m->name);
+        }
+
+        p = ngx_slprintf(p, last, "%s%s %uA\n", m->name, m->labels, value);
     }
+
+    /* the histogram: buckets are kept apart and summed up here */
+    p = ngx_slprintf(p, last,
+                     "# HELP jira_sync_webhook_duration_seconds Time from"
+                     " a webhook's arrival to its answer, on this node.\n"
+                     "# TYPE jira_sync_webhook_duration_seconds"
+                     " histogram\n");
+
+    total = 0;
+
+    for (i = 0; i <= NGX_HTTP_JIRA_SYNC_LATENCY_INF
+                     - NGX_HTTP_JIRA_SYNC_LATENCY_5MS; i++)
+    {
+        total += sh ? sh->counters[NGX_HTTP_JIRA_SYNC_LATENCY_5MS + i] : 0;
+
+        if (ngx_http_jira_sync_buckets[i] < 0) {
+            p = ngx_slprintf(p, last, "jira_sync_webhook_duration_seconds"
+                             "_bucket{le=\"+Inf\"} %uA\n", total);
+
+        } else {
+            p = ngx_slprintf(p, last, "jira_sync_webhook_duration_seconds"
+                             "_bucket{le=\"%.3f\"} %uA\n",
+                             ngx_http_jira_sync_buckets[i] / 1000.0, total);
+        }
+    }
+
+    value = sh ? sh->counters[NGX_HTTP_JIRA_SYNC_LATENCY_SUM_MS] : 0;
+
+    p = ngx_slprintf(p, last,
+                     "jira_sync_webhook_duration_seconds_sum %.3f\n"
+                     "jira_sync_webhook_duration_seconds_count %uA\n",
+                     value / 1000.0, total);
 
     return ngx_http_jira_sync_send(r, NGX_HTTP_OK,
                                    "text/plain; version=0.0.4;"
                                    " charset=utf-8", buf, p - buf);
+}
+
+
+/* a webhook's answer: its outcome and how long it took */
+
+void
+ngx_http_jira_sync_metrics_webhook(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_uint_t                       i;
+    ngx_time_t                      *tp;
+    ngx_msec_int_t                   ms;
+    ngx_http_jira_sync_counter_e     outcome;
+    ngx_http_jira_sync_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module);
+
+    if (jmcf->metrics_zone == NULL) {
+        return;
+    }
+
+    if (status == NGX_HTTP_OK) {
+        outcome = NGX_HTTP_JIRA_SYNC_WEBHOOKS_OK;
+
+    } else if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        outcome = NGX_HTTP_JIRA_SYNC_WEBHOOKS_UNAVAILABLE;
+
+    } else if (status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        outcome = NGX_HTTP_JIRA_SYNC_WEBHOOKS_FAILED;
+
+    } else {
+        outcome = NGX_HTTP_JIRA_SYNC_WEBHOOKS_REJECTED;
+    }
+
+    ngx_http_jira_sync_metrics_add(jmcf, outcome, 1);
+
+    tp = ngx_timeofday();
+    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                           + (tp->msec - r->start_msec));
+    ms = ngx_max(ms, 0);
+
+    for (i = 0; ngx_http_jira_sync_buckets[i] >= 0
+                && ms > ngx_http_jira_sync_buckets[i]; i++)
+    {
+        /* void */
+    }
+
+    ngx_http_jira_sync_metrics_add(jmcf, NGX_HTTP_JIRA_SYNC_LATENCY_5MS + i,
+                                   1);
+    ngx_http_jira_sync_metrics_add(jmcf, NGX_HTTP_JIRA_SYNC_LATENCY_SUM_MS,
+                                   ms);
 }

@@ -128,6 +128,25 @@ typedef enum {
     NGX_HTTP_JIRA_SYNC_OUTBOX_SKIPPED,
     NGX_HTTP_JIRA_SYNC_OUTBOX_PASSES,
     NGX_HTTP_JIRA_SYNC_OUTBOX_ERRORS,
+    NGX_HTTP_JIRA_SYNC_WEBHOOKS_OK,
+    NGX_HTTP_JIRA_SYNC_WEBHOOKS_REJECTED,
+    NGX_HTTP_JIRA_SYNC_WEBHOOKS_UNAVAILABLE,
+    NGX_HTTP_JIRA_SYNC_WEBHOOKS_FAILED,
+    NGX_HTTP_JIRA_SYNC_ASSIGNMENTS,
+    NGX_HTTP_JIRA_SYNC_DEASSIGNMENTS,
+    NGX_HTTP_JIRA_SYNC_DB_ERRORS,
+    /* webhook latency: one counter per bucket (cumulative when shown) */
+    NGX_HTTP_JIRA_SYNC_LATENCY_5MS,
+    NGX_HTTP_JIRA_SYNC_LATENCY_10MS,
+    NGX_HTTP_JIRA_SYNC_LATENCY_25MS,
+    NGX_HTTP_JIRA_SYNC_LATENCY_50MS,
+    NGX_HTTP_JIRA_SYNC_LATENCY_100MS,
+    NGX_HTTP_JIRA_SYNC_LATENCY_250MS,
+    NGX_HTTP_JIRA_SYNC_LATENCY_500MS,
+    NGX_HTTP_JIRA_SYNC_LATENCY_1S,
+    NGX_HTTP_JIRA_SYNC_LATENCY_5S,
+    NGX_HTTP_JIRA_SYNC_LATENCY_INF,
+    NGX_HTTP_JIRA_SYNC_LATENCY_SUM_MS,
     NGX_HTTP_JIRA_SYNC_COUNTERS
 } ngx_http_jira_sync_counter_e;
 
@@ -141,6 +160,8 @@ ngx_int_t ngx_http_jira_sync_metrics_zone(ngx_conf_t *cf,
 void ngx_http_jira_sync_metrics_add(ngx_http_jira_sync_main_conf_t *jmcf,
     ngx_http_jira_sync_counter_e counter, ngx_atomic_int_t n);
 ngx_int_t ngx_http_jira_sync_metrics_handler(ngx_http_request_t *r);
+void ngx_http_jira_sync_metrics_webhook(ngx_http_request_t *r,
+    ngx_uint_t status);
 
 /* ngx_http_jira_sync_webhook.c, ngx_http_jira_sync_api.c */
 ngx_int_t ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r);

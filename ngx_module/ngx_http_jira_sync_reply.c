@@ -178,6 +178,10 @@ ngx_http_jira_sync_send_error(ngx_http_request_t *r, jira_err_e err,
 {
     static time_t  schema_logged;
 
+    ngx_http_jira_sync_metrics_add(
+        ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module),
+        NGX_HTTP_JIRA_SYNC_DB_ERRORS, 1);
+
     if (err == JIRA_ESCHEMA) {
         /* one clear line a minute per worker, not one per request */
         if (ngx_time() - schema_logged >= 60) {

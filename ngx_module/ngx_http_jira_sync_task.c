@@ -17,11 +17,13 @@ typedef struct {
     ngx_http_jira_sync_work_pt   work;
     ngx_http_jira_sync_done_pt   done;
     void                        *data;
+    ngx_event_t                  pending;
 } ngx_http_jira_sync_task_ctx_t;
 
 
 static void ngx_http_jira_sync_task_handler(void *data, ngx_log_t *log);
 static void ngx_http_jira_sync_task_event_handler(ngx_event_t *ev);
+static void ngx_http_jira_sync_task_pending(ngx_event_t *ev);
 
 
 /*
@@ -66,7 +68,26 @@ ngx_http_jira_sync_post(ngx_http_request_t *r,
     r->main->blocked++;
     r->aio = 1;
 
+    /*
+     * A request waiting for a pool thread has no timer of its own, and a
+     * worker that is shutting down gracefully (a reload) exits once no
+     * timer is left, aborting the request with "open socket left".  A
+     * timer that is not cancelable keeps the worker until the answer.
+     */
+    ctx->pending.handler = ngx_http_jira_sync_task_pending;
+    ctx->pending.data = r;
+    ctx->pending.log = r->connection->log;
+    ngx_add_timer(&ctx->pending, 3600 * 1000);
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_jira_sync_task_pending(ngx_event_t *ev)
+{
+    /* an hour on the pool: keep waiting, every call has its own timeout */
+    ngx_add_timer(ev, 3600 * 1000);
 }
 
 
@@ -94,6 +115,10 @@ ngx_http_jira_sync_task_event_handler(ngx_event_t *ev)
     c = r->connection;
 
     ngx_http_set_log_request(c->log, r);
+
+    if (ctx->pending.timer_set) {
+        ngx_del_timer(&ctx->pending);
+    }
 
     r->main->blocked--;
     r->aio = 0;

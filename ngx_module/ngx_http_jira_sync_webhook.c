@@ -116,7 +116,7 @@ ngx_http_jira_sync_webhook_handler(ngx_http_request_t *r)
 
     /* steps 4 and 5 with the cached secret, when the zone has it */
     rc = ngx_http_jira_sync_webhook_cached(r, ctx);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -284,8 +284,9 @@ ngx_http_jira_sync_setup_callback(ngx_http_request_t *r)
  * a token; an older one only to accept: a refusal is then checked again
  * against the database (the secret may have changed on another node),
  * which reads the secret afresh, so that happens at most once per
- * jira_sync_secret_recheck per integration.  NGX_OK: go on (ctx->in says whether the
- * token was verified); anything else is the handler's answer.
+ * jira_sync_secret_recheck per integration.  NGX_DECLINED: go on (ctx->in
+ * says whether the token was verified); anything else is the handler's
+ * answer, already sent.
  */
 
 static ngx_int_t
@@ -302,7 +303,7 @@ ngx_http_jira_sync_webhook_cached(ngx_http_request_t *r,
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_jira_sync_module);
 
     if (jmcf->zone == NULL || jmcf->cache_valid == 0) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     id.data = (u_char *) ctx->external_id;
@@ -315,7 +316,7 @@ ngx_http_jira_sync_webhook_cached(ngx_http_request_t *r,
     }
 
     if (rc == NGX_DECLINED) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     reason = jira_jwt_verify_hs256((const char *) ctx->token.data,
@@ -329,11 +330,11 @@ ngx_http_jira_sync_webhook_cached(ngx_http_request_t *r,
         ctx->in.verified = 1;
         ctx->in.integration_id = secret.integration_id;
         ctx->in.integration_status = (int) secret.status;
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     if (secret.age >= jmcf->secret_recheck) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     p = ngx_pnalloc(r->pool, sizeof("Could not validate JWT. Got ")
@@ -360,6 +361,8 @@ ngx_http_jira_sync_webhook_reject(ngx_http_request_t *r, const char *error)
     if (rc != NGX_OK) {
         return rc;
     }
+
+    ngx_http_jira_sync_metrics_webhook(r, NGX_HTTP_BAD_REQUEST);
 
     return ngx_http_jira_sync_send_detail(r, NGX_HTTP_BAD_REQUEST, error);
 }
@@ -396,6 +399,7 @@ ngx_http_jira_sync_webhook_body(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
+        ngx_http_jira_sync_metrics_webhook(r, NGX_HTTP_SERVICE_UNAVAILABLE);
         ngx_http_finalize_request(r, ngx_http_jira_sync_send_unavailable(r));
         return;
     }
@@ -475,6 +479,12 @@ ngx_http_jira_sync_webhook_done(ngx_http_request_t *r, void *data)
                       "jira_sync: token-validation-error integration_id=%L"
                       " error=\"%s\"", out->integration_id, out->detail);
     }
+
+    ngx_http_jira_sync_metrics_webhook(r, out->status);
+    ngx_http_jira_sync_metrics_add(jmcf, NGX_HTTP_JIRA_SYNC_ASSIGNMENTS,
+                                   out->changes.assigned);
+    ngx_http_jira_sync_metrics_add(jmcf, NGX_HTTP_JIRA_SYNC_DEASSIGNMENTS,
+                                   out->changes.deassigned);
 
     switch (out->status) {
 

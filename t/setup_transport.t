@@ -22,7 +22,9 @@ sub certificate {
         or die "openssl req failed";
 }
 
-my ($t, $jira, $keys) = JiraMock->start(http => sub {
+# a generous limit: the 1 MiB answer below must hit the size cap, not the
+# timeout, also on a loaded machine
+my ($t, $jira, $keys) = JiraMock->start(timeout => '15s', http => sub {
     my ($jira, $t) = @_;
     my $dir = $t->dir;
     my $mock = $jira->port;
