@@ -28,7 +28,8 @@ my $build = "$root/build/bench";
 system('mkdir', '-p', $build) == 0 or die;
 
 # the same PostgreSQL settings for the module and for pgbench
-my $t = JiraSyncTest->new(nginx => { workers => 2, threads => 16,
+my $threads = $ENV{BENCH_THREADS} // 4;
+my $t = JiraSyncTest->new(nginx => { workers => 2, threads => $threads,
                                      max_queue => 65536,
                                      log_level => 'warn' },
                           pg_opts => '-c max_connections=400'
@@ -135,8 +136,8 @@ $cpu =~ s/.*:\s*//;
 chomp $cpu;
 say_("machine: %s, %d cores, %s", $cpu, `nproc` + 0,
      `uname -sr` =~ s/\n//r);
-say_("nginx %s, 2 workers, thread pool of 16; PostgreSQL %s (fsync off)",
-     `/usr/sbin/nginx -v 2>&1` =~ s/.*\///r =~ s/\n//r,
+say_("nginx %s, 2 workers, thread pool of %d; PostgreSQL %s (fsync off)",
+     `/usr/sbin/nginx -v 2>&1` =~ s/.*\///r =~ s/\n//r, $threads,
      $dbh->selectrow_array('SHOW server_version'));
 say_("runs of %d s each; %d linked issues, random keys, 2 users", $seconds,
      $keys);
