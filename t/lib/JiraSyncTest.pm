@@ -331,12 +331,15 @@ sub stop_nginx {
     return unless $self->{nginx_running};
     my $pid = $self->nginx_pid;
     if ($pid) {
+        # the workers too: a killed master leaves them running
+        my @workers = split ' ', `pgrep -P $pid 2>/dev/null`;
         kill 'QUIT', $pid;
-        for (1 .. 100) {
+        my $wait = $ENV{JIRA_SYNC_NGINX_WRAPPER} ? 600 : 100;
+        for (1 .. $wait) {
             last unless kill 0, $pid;
             sleep 0.05;
         }
-        kill 'KILL', $pid if kill 0, $pid;
+        kill 'KILL', $pid, @workers if kill 0, $pid;
     }
     $self->{nginx_running} = 0;
 }
