@@ -180,3 +180,21 @@ jira_api_fail(jira_api_out_t *out, jira_err_e err)
                         jira_store_error());
     }
 }
+
+
+void
+jira_api_field_error(void *errors, const char *field, const char *message)
+{
+    json_t  *list;
+
+    list = json_object_get(errors, field);
+
+    if (list == NULL) {
+        list = json_array();
+        if (list == NULL || json_object_set_new(errors, field, list) != 0) {
+            return;
+        }
+    }
+
+    (void) json_array_append_new(list, json_string(message));
+}

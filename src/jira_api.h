@@ -129,6 +129,10 @@ void jira_api_detail(jira_api_out_t *out, int status, const char *fmt, ...)
 /* answer a jansson value (json_t *), which is released */
 void jira_api_json(jira_api_out_t *out, int status, void *json);
 
+/* add message to the DRF-style list of field (json_t * errors object) */
+void jira_api_field_error(void *errors, const char *field,
+    const char *message);
+
 /* a database failure: 503 or 500, with the store's error text */
 void jira_api_fail(jira_api_out_t *out, jira_err_e err);
 

@@ -95,8 +95,6 @@ static jira_err_e jira_integrations_update_txn(jira_integrations_ctx_t *ctx,
 static int jira_integrations_body(const jira_api_in_t *in,
     jira_api_out_t *out, json_t **patch, json_t **errors);
 static int jira_integrations_bool(json_t *v, int *value);
-static void jira_integrations_field_error(json_t *errors, const char *field,
-    const char *message);
 static void jira_integrations_delete(jira_integrations_ctx_t *ctx,
     jira_api_out_t *out);
 static jira_err_e jira_integrations_delete_txn(jira_integrations_ctx_t *ctx,
@@ -766,18 +764,18 @@ jira_integrations_body(const jira_api_in_t *in, jira_api_out_t *out,
         }
 
         if (!known) {
-            jira_integrations_field_error(err, key,
+            jira_api_field_error(err, key,
                                           JIRA_INTEGRATIONS_UNKNOWN);
             continue;
         }
 
         if (json_is_null(v)) {
-            jira_integrations_field_error(err, key, JIRA_INTEGRATIONS_NULL);
+            jira_api_field_error(err, key, JIRA_INTEGRATIONS_NULL);
             continue;
         }
 
         if (jira_integrations_bool(v, &value) != 0) {
-            jira_integrations_field_error(err, key,
+            jira_api_field_error(err, key,
                                           JIRA_INTEGRATIONS_BAD_BOOL);
             continue;
         }
@@ -858,24 +856,6 @@ jira_integrations_bool(json_t *v, int *value)
     return -1;
 }
 
-
-static void
-jira_integrations_field_error(json_t *errors, const char *field,
-    const char *message)
-{
-    json_t  *list;
-
-    list = json_object_get(errors, field);
-
-    if (list == NULL) {
-        list = json_array();
-        if (list == NULL || json_object_set_new(errors, field, list) != 0) {
-            return;
-        }
-    }
-
-    (void) json_array_append_new(list, json_string(message));
-}
 
 
 /* --- DELETE ---------------------------------------------------------- */

@@ -119,8 +119,6 @@ typedef struct {
 
 
 static json_t *jira_setup_body(const jira_api_in_t *in, jira_api_out_t *out);
-static void jira_setup_field_error(json_t *errors, const char *field,
-    const char *message);
 static int jira_setup_string(json_t *body, const char *field, int required,
     size_t max, json_t *errors, char **value);
 static int jira_setup_bool(json_t *body, const char *field, int dflt,
@@ -361,17 +359,17 @@ jira_setup_pipeline(const jira_api_in_t *in, jira_api_out_t *out)
         }
 
         if (step == NULL) {
-            jira_setup_field_error(errors, "step", JIRA_SETUP_REQUIRED);
+            jira_api_field_error(errors, "step", JIRA_SETUP_REQUIRED);
 
         } else if (json_is_null(step)) {
-            jira_setup_field_error(errors, "step", JIRA_SETUP_NULL);
+            jira_api_field_error(errors, "step", JIRA_SETUP_NULL);
 
         } else {
             text = json_dumps(step, JSON_ENCODE_ANY | JSON_COMPACT);
             (void) snprintf(msg, sizeof(msg), "\"%.64s\" is not a valid"
                             " choice.", name ? name : text ? text : "");
             free(text);
-            jira_setup_field_error(errors, "step", msg);
+            jira_api_field_error(errors, "step", msg);
         }
 
         json_decref(body);
@@ -567,7 +565,7 @@ jira_setup_config_step(jira_setup_ctx_t *ctx, json_t *body,
         inst.key = jira_oauth1_load_key(inst.private_key,
                                         strlen(inst.private_key));
         if (inst.key == NULL) {
-            jira_setup_field_error(errors, "privateKey",
+            jira_api_field_error(errors, "privateKey",
                                    JIRA_SETUP_BAD_KEY);
             rc = -1;
         }
@@ -1717,24 +1715,6 @@ jira_setup_body(const jira_api_in_t *in, jira_api_out_t *out)
 }
 
 
-static void
-jira_setup_field_error(json_t *errors, const char *field,
-    const char *message)
-{
-    json_t  *list;
-
-    list = json_object_get(errors, field);
-
-    if (list == NULL) {
-        list = json_array();
-        if (list == NULL || json_object_set_new(errors, field, list) != 0) {
-            return;
-        }
-    }
-
-    (void) json_array_append_new(list, json_string(message));
-}
-
 
 /*
  * A DRF CharField: required, not null, a string (numbers are taken as
@@ -1761,12 +1741,12 @@ jira_setup_string(json_t *body, const char *field, int required,
             return 0;
         }
 
-        jira_setup_field_error(errors, field, JIRA_SETUP_REQUIRED);
+        jira_api_field_error(errors, field, JIRA_SETUP_REQUIRED);
         return -1;
     }
 
     if (json_is_null(v)) {
-        jira_setup_field_error(errors, field, JIRA_SETUP_NULL);
+        jira_api_field_error(errors, field, JIRA_SETUP_NULL);
         return -1;
     }
 
@@ -1775,7 +1755,7 @@ jira_setup_string(json_t *body, const char *field, int required,
         len = json_string_length(v);
 
         if (strlen(s) != len) {
-            jira_setup_field_error(errors, field, JIRA_SETUP_NUL_CHAR);
+            jira_api_field_error(errors, field, JIRA_SETUP_NUL_CHAR);
             return -1;
         }
 
@@ -1791,7 +1771,7 @@ jira_setup_string(json_t *body, const char *field, int required,
         len = strlen(num);
 
     } else {
-        jira_setup_field_error(errors, field, JIRA_SETUP_NOT_STRING);
+        jira_api_field_error(errors, field, JIRA_SETUP_NOT_STRING);
         return -1;
     }
 
@@ -1807,7 +1787,7 @@ jira_setup_string(json_t *body, const char *field, int required,
     }
 
     if (len == 0) {
-        jira_setup_field_error(errors, field, JIRA_SETUP_BLANK);
+        jira_api_field_error(errors, field, JIRA_SETUP_BLANK);
         return -1;
     }
 
@@ -1820,14 +1800,14 @@ jira_setup_string(json_t *body, const char *field, int required,
         if (chars > max) {
             (void) snprintf(msg, sizeof(msg), "Ensure this field has no more"
                             " than %zu characters.", max);
-            jira_setup_field_error(errors, field, msg);
+            jira_api_field_error(errors, field, msg);
             return -1;
         }
     }
 
     *value = strndup(s, len);
     if (*value == NULL) {
-        jira_setup_field_error(errors, field, "out of memory");
+        jira_api_field_error(errors, field, "out of memory");
         return -1;
     }
 
@@ -1868,7 +1848,7 @@ jira_setup_bool(json_t *body, const char *field, int dflt, json_t *errors,
     }
 
     if (json_is_null(v)) {
-        jira_setup_field_error(errors, field, JIRA_SETUP_NULL);
+        jira_api_field_error(errors, field, JIRA_SETUP_NULL);
         return -1;
     }
 
@@ -1897,7 +1877,7 @@ jira_setup_bool(json_t *body, const char *field, int dflt, json_t *errors,
         }
     }
 
-    jira_setup_field_error(errors, field, JIRA_SETUP_BAD_BOOL);
+    jira_api_field_error(errors, field, JIRA_SETUP_BAD_BOOL);
 
     return -1;
 }
@@ -1918,7 +1898,7 @@ jira_setup_url(json_t *body, json_t *errors, jira_setup_install_t *inst)
         || jira_http_netloc(inst->url, inst->netloc, sizeof(inst->netloc))
            <= 0)
     {
-        jira_setup_field_error(errors, "url", JIRA_SETUP_BAD_URL);
+        jira_api_field_error(errors, "url", JIRA_SETUP_BAD_URL);
         free(inst->url);
         inst->url = NULL;
         return -1;
