@@ -17,13 +17,26 @@ local template = '{"timestamp":1700000000000,"webhookEvent":'
     .. '"to":"JIRAUSER1000%d","toString":"Bench"}]}}'
 
 local n = 0
+local threads = 0
+
+-- every wrk thread gets its own random sequence: with the same seed the
+-- threads would pick the same issues at the same moment and wait on each
+-- other's row locks, and repeat each other's changelog ids
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+
+function init(args)
+    math.randomseed(os.time() * 1000 + (tid or 0) * 7919)
+end
 
 request = function()
     n = n + 1
     local k = math.random(1, keys)
     local u = math.random(1, 2)
     -- a changelog id no other delivery has: none is a duplicate
-    local id = string.format("%d-%d", math.random(1, 2^52), n)
+    local id = string.format("%d-%d-%d", tid or 0, n, math.random(1, 2^30))
     local body = string.format(template, k, u, u, u, id, u)
     return wrk.format("POST", path, headers, body)
 end
