@@ -13,6 +13,9 @@
 #include "jira_json.h"
 
 
+#define JIRA_API_TRIES  3
+
+
 /*
  * $1 token hash, $2 organization slug, $3 scopes that grant the call.
  * No row: invalid token.  The organization columns are NULL when no
@@ -197,4 +200,56 @@ jira_api_field_error(void *errors, const char *field, const char *message)
     }
 
     (void) json_array_append_new(list, json_string(message));
+}
+
+
+jira_err_e
+jira_api_txn(jira_store_t *st, jira_api_txn_pt txn, void *ctx,
+    jira_api_out_t *out)
+{
+    int          try;
+    size_t       logged;
+    jira_err_e   err;
+
+    logged = out->log.n;
+
+    for (try = 1; /* void */; try++) {
+        free(out->body);
+        out->body = NULL;
+        out->body_len = 0;
+        out->status = 0;
+        out->error[0] = '\0';
+        out->log.n = logged;
+        memset(&out->changes, 0, sizeof(out->changes));
+
+        err = jira_store_begin(st);
+
+        if (err == JIRA_OK) {
+            err = txn(st, ctx, out);
+        }
+
+        if (err == JIRA_OK && out->status >= 400) {
+            jira_store_rollback(st);
+            memset(&out->changes, 0, sizeof(out->changes));
+            return JIRA_OK;
+        }
+
+        if (err == JIRA_OK) {
+            err = jira_store_commit(st);
+            if (err == JIRA_OK) {
+                return JIRA_OK;
+            }
+        }
+
+        jira_store_rollback(st);
+
+        if (err != JIRA_ERETRY || try == JIRA_API_TRIES) {
+            break;
+        }
+    }
+
+    memset(&out->changes, 0, sizeof(out->changes));
+    out->log.n = logged;
+
+    return err;
 }

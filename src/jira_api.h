@@ -129,6 +129,19 @@ void jira_api_detail(jira_api_out_t *out, int status, const char *fmt, ...)
 /* answer a jansson value (json_t *), which is released */
 void jira_api_json(jira_api_out_t *out, int status, void *json);
 
+/* one step of an endpoint inside a transaction: see jira_api_txn() */
+typedef jira_err_e (*jira_api_txn_pt)(jira_store_t *st, void *ctx,
+    jira_api_out_t *out);
+
+/*
+ * Run txn in a transaction, again after a deadlock or serialization
+ * failure.  txn answers 2xx to commit, or 4xx to roll back and answer
+ * that; both return JIRA_OK.  Any other failure returns the error with
+ * the answer and the cache changes cleared, for the caller to report.
+ */
+jira_err_e jira_api_txn(jira_store_t *st, jira_api_txn_pt txn, void *ctx,
+    jira_api_out_t *out);
+
 /* add message to the DRF-style list of field (json_t * errors object) */
 void jira_api_field_error(void *errors, const char *field,
     const char *message);

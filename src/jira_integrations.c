@@ -27,7 +27,6 @@
 #include "jira_oauth1.h"
 
 
-#define JIRA_INTEGRATIONS_TRIES       3
 #define JIRA_INTEGRATIONS_ID_DIGITS   18
 #define JIRA_INTEGRATIONS_LOG_TEXT    200
 #define JIRA_INTEGRATIONS_PROVIDER    "jira_server"
@@ -77,28 +76,24 @@ typedef struct {
 } jira_integrations_ctx_t;
 
 
-typedef jira_err_e (*jira_integrations_txn_pt)(jira_integrations_ctx_t *ctx,
-    jira_api_out_t *out);
-
-
 static int jira_integrations_begin(const jira_api_in_t *in,
     jira_api_out_t *out, int with_id, jira_integrations_ctx_t *ctx);
 static int jira_integrations_id(const char *s, char *buf, size_t size);
 static void jira_integrations_run(jira_integrations_ctx_t *ctx,
-    jira_integrations_txn_pt txn, jira_api_out_t *out);
+    jira_api_txn_pt txn, jira_api_out_t *out);
 static void jira_integrations_get(jira_integrations_ctx_t *ctx,
     jira_api_out_t *out);
 static void jira_integrations_update(jira_integrations_ctx_t *ctx,
     jira_api_out_t *out);
-static jira_err_e jira_integrations_update_txn(jira_integrations_ctx_t *ctx,
-    jira_api_out_t *out);
+static jira_err_e jira_integrations_update_txn(jira_store_t *st,
+    void *data, jira_api_out_t *out);
 static int jira_integrations_body(const jira_api_in_t *in,
     jira_api_out_t *out, json_t **patch, json_t **errors);
 static int jira_integrations_bool(json_t *v, int *value);
 static void jira_integrations_delete(jira_integrations_ctx_t *ctx,
     jira_api_out_t *out);
-static jira_err_e jira_integrations_delete_txn(jira_integrations_ctx_t *ctx,
-    jira_api_out_t *out);
+static jira_err_e jira_integrations_delete_txn(jira_store_t *st,
+    void *data, jira_api_out_t *out);
 static int jira_integrations_remove_hooks(jira_integrations_ctx_t *ctx,
     jira_api_out_t *out);
 static void jira_integrations_unlock(jira_integrations_ctx_t *ctx);
@@ -456,50 +451,16 @@ jira_integrations_id(const char *s, char *buf, size_t size)
  */
 
 static void
-jira_integrations_run(jira_integrations_ctx_t *ctx,
-    jira_integrations_txn_pt txn, jira_api_out_t *out)
+jira_integrations_run(jira_integrations_ctx_t *ctx, jira_api_txn_pt txn,
+    jira_api_out_t *out)
 {
-    int          try;
-    size_t       logged;
-    jira_err_e   err;
+    jira_err_e  err;
 
-    logged = out->log.n;
+    err = jira_api_txn(ctx->st, txn, ctx, out);
 
-    for (try = 1; /* void */; try++) {
-        free(out->body);
-        out->body = NULL;
-        out->body_len = 0;
-        out->status = 0;
-        out->error[0] = '\0';
-        out->log.n = logged;
-
-        err = jira_store_begin(ctx->st);
-
-        if (err == JIRA_OK) {
-            err = txn(ctx, out);
-        }
-
-        if (err == JIRA_OK && out->status >= 400) {
-            jira_store_rollback(ctx->st);
-            return;
-        }
-
-        if (err == JIRA_OK) {
-            err = jira_store_commit(ctx->st);
-            if (err == JIRA_OK) {
-                return;
-            }
-        }
-
-        jira_store_rollback(ctx->st);
-
-        if (err != JIRA_ERETRY || try == JIRA_INTEGRATIONS_TRIES) {
-            break;
-        }
+    if (err != JIRA_OK) {
+        jira_api_fail(out, err);
     }
-
-    out->log.n = logged;
-    jira_api_fail(out, err);
 }
 
 
@@ -592,9 +553,11 @@ jira_integrations_update(jira_integrations_ctx_t *ctx, jira_api_out_t *out)
 
 
 static jira_err_e
-jira_integrations_update_txn(jira_integrations_ctx_t *ctx,
+jira_integrations_update_txn(jira_store_t *st, void *data,
     jira_api_out_t *out)
 {
+    jira_integrations_ctx_t  *ctx = data;
+
     char        *patch;
     json_t      *item;
     PGresult    *res;
@@ -906,9 +869,11 @@ jira_integrations_delete(jira_integrations_ctx_t *ctx, jira_api_out_t *out)
 
 
 static jira_err_e
-jira_integrations_delete_txn(jira_integrations_ctx_t *ctx,
+jira_integrations_delete_txn(jira_store_t *st, void *data,
     jira_api_out_t *out)
 {
+    jira_integrations_ctx_t  *ctx = data;
+
     int          found;
     char         identity[32];
     long         n;

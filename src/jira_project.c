@@ -22,7 +22,6 @@
 #include "jira_snowflake.h"
 
 
-#define JIRA_PROJECT_TRIES      3
 
 #define JIRA_PROJECT_NOT_FOUND  "The requested resource does not exist"
 #define JIRA_PROJECT_TAKEN      "A project with this slug already exists."
@@ -46,20 +45,14 @@ typedef struct {
 } jira_project_ctx_t;
 
 
-typedef jira_err_e (*jira_project_txn_pt)(jira_store_t *st,
-    jira_project_ctx_t *ctx, jira_api_out_t *out);
-
-
 static void jira_project_call(const jira_api_in_t *in, jira_api_out_t *out,
-    int partial, jira_project_txn_pt txn);
-static void jira_project_run(jira_store_t *st, jira_project_ctx_t *ctx,
-    jira_project_txn_pt txn, jira_api_out_t *out);
-static jira_err_e jira_project_create_txn(jira_store_t *st,
-    jira_project_ctx_t *ctx, jira_api_out_t *out);
-static jira_err_e jira_project_update_txn(jira_store_t *st,
-    jira_project_ctx_t *ctx, jira_api_out_t *out);
-static jira_err_e jira_project_delete_txn(jira_store_t *st,
-    jira_project_ctx_t *ctx, jira_api_out_t *out);
+    int partial, jira_api_txn_pt txn);
+static jira_err_e jira_project_create_txn(jira_store_t *st, void *data,
+    jira_api_out_t *out);
+static jira_err_e jira_project_update_txn(jira_store_t *st, void *data,
+    jira_api_out_t *out);
+static jira_err_e jira_project_delete_txn(jira_store_t *st, void *data,
+    jira_api_out_t *out);
 static jira_err_e jira_project_lock(jira_store_t *st,
     jira_project_ctx_t *ctx);
 static jira_err_e jira_project_taken(jira_store_t *st,
@@ -259,8 +252,9 @@ jira_project_details(const jira_api_in_t *in, jira_api_out_t *out)
 
 static void
 jira_project_call(const jira_api_in_t *in, jira_api_out_t *out,
-    int partial, jira_project_txn_pt txn)
+    int partial, jira_api_txn_pt txn)
 {
+    jira_err_e           err;
     jira_store_t        *st;
     jira_project_ctx_t   ctx;
 
@@ -298,79 +292,25 @@ jira_project_call(const jira_api_in_t *in, jira_api_out_t *out,
         return;
     }
 
-    jira_project_run(st, &ctx, txn, out);
+    err = jira_api_txn(st, txn, &ctx, out);
+
+    if (err == JIRA_ECONFLICT) {
+        /* the unique index on (organization, lower(slug)) */
+        jira_api_detail(out, 409, JIRA_PROJECT_TAKEN);
+
+    } else if (err != JIRA_OK) {
+        jira_api_fail(out, err);
+    }
 
     jira_project_body_free(&ctx.body);
 }
 
 
-/*
- * One transaction, run again after a deadlock or serialization failure.
- * txn answers 2xx to commit, or 4xx to roll back and answer that.
- */
-
-static void
-jira_project_run(jira_store_t *st, jira_project_ctx_t *ctx,
-    jira_project_txn_pt txn, jira_api_out_t *out)
-{
-    int          try;
-    size_t       logged;
-    jira_err_e   err;
-
-    logged = out->log.n;
-
-    for (try = 1; /* void */; try++) {
-        free(out->body);
-        out->body = NULL;
-        out->body_len = 0;
-        out->status = 0;
-        out->error[0] = '\0';
-        out->log.n = logged;
-        memset(&out->changes, 0, sizeof(out->changes));
-
-        err = jira_store_begin(st);
-
-        if (err == JIRA_OK) {
-            err = txn(st, ctx, out);
-        }
-
-        if (err == JIRA_OK && out->status >= 400) {
-            jira_store_rollback(st);
-            memset(&out->changes, 0, sizeof(out->changes));
-            return;
-        }
-
-        if (err == JIRA_OK) {
-            err = jira_store_commit(st);
-            if (err == JIRA_OK) {
-                return;
-            }
-        }
-
-        jira_store_rollback(st);
-
-        if (err == JIRA_ECONFLICT) {
-            /* the unique index on (organization, lower(slug)) */
-            memset(&out->changes, 0, sizeof(out->changes));
-            jira_api_detail(out, 409, JIRA_PROJECT_TAKEN);
-            return;
-        }
-
-        if (err != JIRA_ERETRY || try == JIRA_PROJECT_TRIES) {
-            break;
-        }
-    }
-
-    memset(&out->changes, 0, sizeof(out->changes));
-    out->log.n = logged;
-    jira_api_fail(out, err);
-}
-
-
 static jira_err_e
-jira_project_create_txn(jira_store_t *st, jira_project_ctx_t *ctx,
-    jira_api_out_t *out)
+jira_project_create_txn(jira_store_t *st, void *data, jira_api_out_t *out)
 {
+    jira_project_ctx_t  *ctx = data;
+
     int                   taken;
     char                  team[32], slug[JIRA_SLUG_BUF];
     PGresult             *res, *row;
@@ -462,9 +402,10 @@ jira_project_create_txn(jira_store_t *st, jira_project_ctx_t *ctx,
 
 
 static jira_err_e
-jira_project_update_txn(jira_store_t *st, jira_project_ctx_t *ctx,
-    jira_api_out_t *out)
+jira_project_update_txn(jira_store_t *st, void *data, jira_api_out_t *out)
 {
+    jira_project_ctx_t  *ctx = data;
+
     int                   taken, changed;
     char                  id[32];
     PGresult             *res, *row;
@@ -555,9 +496,10 @@ jira_project_update_txn(jira_store_t *st, jira_project_ctx_t *ctx,
 
 
 static jira_err_e
-jira_project_delete_txn(jira_store_t *st, jira_project_ctx_t *ctx,
-    jira_api_out_t *out)
+jira_project_delete_txn(jira_store_t *st, void *data, jira_api_out_t *out)
 {
+    jira_project_ctx_t  *ctx = data;
+
     char         id[32], outbox_scope[8], outbox_category[8];
     long         options, providers;
     PGresult    *res, *row;
