@@ -30,6 +30,9 @@ static void jira_client_form_keys(const char *body, size_t len, char *keys,
     size_t size);
 static json_t *jira_client_json(jira_http_res_t *res,
     jira_client_error_t *err);
+static int jira_client_webhook_item(const jira_client_t *c, int major,
+    const char *method, const char *id, const char *body,
+    jira_client_error_t *err);
 
 
 static int
@@ -630,13 +633,15 @@ jira_client_webhook_create(const jira_client_t *c, int major,
 }
 
 
-int
-jira_client_webhook_update(const jira_client_t *c, int major,
-    const char *id, const char *body, jira_client_error_t *err)
+/* PUT or DELETE one webhook of the resource */
+
+static int
+jira_client_webhook_item(const jira_client_t *c, int major,
+    const char *method, const char *id, const char *body,
+    jira_client_error_t *err)
 {
-    int               n;
-    char              path[256];
-    jira_http_res_t   res;
+    int   n;
+    char  path[256];
 
     n = snprintf(path, sizeof(path), "%s/%s", jira_client_webhook_path(major),
                  id);
@@ -646,13 +651,15 @@ jira_client_webhook_update(const jira_client_t *c, int major,
         return -1;
     }
 
-    if (jira_client_call(c, "PUT", path, body, NULL, &res, err) != 0) {
-        return -1;
-    }
+    return jira_client_rest(c, method, path, body, NULL, err);
+}
 
-    jira_http_res_free(&res);
 
-    return 0;
+int
+jira_client_webhook_update(const jira_client_t *c, int major,
+    const char *id, const char *body, jira_client_error_t *err)
+{
+    return jira_client_webhook_item(c, major, "PUT", id, body, err);
 }
 
 
@@ -660,23 +667,5 @@ int
 jira_client_webhook_delete(const jira_client_t *c, int major,
     const char *id, jira_client_error_t *err)
 {
-    int               n;
-    char              path[256];
-    jira_http_res_t   res;
-
-    n = snprintf(path, sizeof(path), "%s/%s", jira_client_webhook_path(major),
-                 id);
-    if (n < 0 || (size_t) n >= sizeof(path)) {
-        memset(err, 0, sizeof(jira_client_error_t));
-        (void) snprintf(err->text, sizeof(err->text), "webhook id too long");
-        return -1;
-    }
-
-    if (jira_client_call(c, "DELETE", path, NULL, NULL, &res, err) != 0) {
-        return -1;
-    }
-
-    jira_http_res_free(&res);
-
-    return 0;
+    return jira_client_webhook_item(c, major, "DELETE", id, NULL, err);
 }
