@@ -253,3 +253,30 @@ jira_api_txn(jira_store_t *st, jira_api_txn_pt txn, void *ctx,
 
     return err;
 }
+
+
+const char *
+jira_api_python_type(void *json)
+{
+    if (json == NULL) {
+        return "NoneType";
+    }
+
+    switch (json_typeof((json_t *) json)) {
+    case JSON_OBJECT:
+        return "dict";
+    case JSON_ARRAY:
+        return "list";
+    case JSON_STRING:
+        return "str";
+    case JSON_INTEGER:
+        return "int";
+    case JSON_REAL:
+        return "float";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "bool";
+    default:
+        return "NoneType";
+    }
+}

@@ -142,6 +142,9 @@ typedef jira_err_e (*jira_api_txn_pt)(jira_store_t *st, void *ctx,
 jira_err_e jira_api_txn(jira_store_t *st, jira_api_txn_pt txn, void *ctx,
     jira_api_out_t *out);
 
+/* Python's name of a JSON value's type, as DRF's messages show it */
+const char *jira_api_python_type(void *json);
+
 /* add message to the DRF-style list of field (json_t * errors object) */
 void jira_api_field_error(void *errors, const char *field,
     const char *message);

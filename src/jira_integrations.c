@@ -668,26 +668,7 @@ jira_integrations_body(const jira_api_in_t *in, jira_api_out_t *out,
     }
 
     if (body != NULL && !json_is_object(body)) {
-        switch (json_typeof(body)) {
-        case JSON_ARRAY:
-            type = "list";
-            break;
-        case JSON_STRING:
-            type = "str";
-            break;
-        case JSON_INTEGER:
-            type = "int";
-            break;
-        case JSON_REAL:
-            type = "float";
-            break;
-        case JSON_TRUE:
-        case JSON_FALSE:
-            type = "bool";
-            break;
-        default:
-            type = "NoneType";
-        }
+        type = jira_api_python_type(body);
 
         json_decref(body);
 
