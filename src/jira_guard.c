@@ -10,8 +10,11 @@
  *
  * dup records the delivery; a conflict means the changelog was applied
  * by a transaction that committed (a concurrent one waits on the key).
- * old forgets deliveries after a week, a few rows at a time.  ei locks
- * the external issues in id order, before the groups, as every webhook
+ * old forgets deliveries after a week, a few rows at a time, oldest
+ * first: ordered by received_at, the index is the cheap plan even when
+ * the statistics expect many old rows (there are usually none, and a
+ * scan hoping to meet them early reads the whole table).  ei locks the
+ * external issues in id order, before the groups, as every webhook
  * does; upd raises their watermark.  Only strictly older events are
  * stale.
  */
@@ -28,6 +31,7 @@ const jira_stmt_t  jira_guard_stmt = {
     "          SELECT integration_id, changelog_id FROM webhook_delivery"
     "           WHERE integration_id = $1::bigint"
     "             AND received_at < now() - interval '7 days'"
+    "           ORDER BY received_at"
     "           LIMIT 16)),"
     " ei AS ("
     "  SELECT id, organization_id, provider_assignee_updated_at AS at"
