@@ -71,10 +71,21 @@ int jira_store_schema_version(jira_store_t *st);
 PGresult *jira_store_exec(jira_store_t *st, const jira_stmt_t *stmt,
     int n, const char *const *values, jira_err_e *err);
 
+/*
+ * Queue a statement to go with the next jira_store_exec() in the same
+ * round trip.  Once that returns, *res holds the statement's result
+ * (the caller PQclear()s it), or NULL if anything of the round trip
+ * failed: the error is the one jira_store_exec() reports.  values must
+ * stay valid until then.
+ */
+jira_err_e jira_store_queue(jira_store_t *st, const jira_stmt_t *stmt,
+    int n, const char *const *values, PGresult **res);
+
 /* a statement whose result is not needed; returns rows affected or -1 */
 long jira_store_run(jira_store_t *st, const jira_stmt_t *stmt, int n,
     const char *const *values, jira_err_e *err);
 
+/* BEGIN is sent with the transaction's first statement */
 jira_err_e jira_store_begin(jira_store_t *st);
 jira_err_e jira_store_commit(jira_store_t *st);
 void jira_store_rollback(jira_store_t *st);

@@ -50,8 +50,20 @@ typedef struct {
 static jira_err_e jira_webhook_integration(jira_store_t *st,
     const char *external_id, jira_webhook_integration_t *integration,
     int *found);
+static jira_err_e jira_webhook_integration_read(PGresult *res,
+    jira_webhook_integration_t *integration, int *found);
 static int jira_webhook_check(jira_store_t *st, const jira_webhook_in_t *in,
     jira_webhook_out_t *out, jira_webhook_integration_t *integration);
+static int jira_webhook_verify(const jira_webhook_in_t *in,
+    jira_webhook_out_t *out, jira_webhook_integration_t *integration,
+    int found);
+static int jira_webhook_recheck(const jira_webhook_in_t *in,
+    jira_webhook_out_t *out, PGresult *res);
+static int jira_webhook_admit(jira_store_t *st, const jira_webhook_in_t *in,
+    jira_webhook_out_t *out);
+static int jira_webhook_inactive(jira_webhook_out_t *out,
+    const jira_webhook_integration_t *integration);
+static int jira_webhook_plain(const jira_payload_t *p);
 static jira_err_e jira_webhook_plan(jira_store_t *st,
     const jira_webhook_in_t *in, const jira_payload_t *p,
     jira_webhook_out_t *out, jira_webhook_plan_t *plan);
@@ -75,7 +87,7 @@ static void jira_webhook_unreachable(jira_webhook_out_t *out,
     const jira_client_error_t *cerr);
 static void jira_webhook_apply(jira_store_t *st, const jira_webhook_in_t *in,
     const jira_payload_t *p, const jira_webhook_plan_t *plan,
-    jira_webhook_out_t *out);
+    jira_webhook_out_t *out, int check);
 static void jira_webhook_fail(jira_webhook_out_t *out, jira_err_e err);
 static void jira_webhook_wipe(char *secret);
 
@@ -130,6 +142,7 @@ static const jira_stmt_t  jira_webhook_linked_stmt = {
 void
 jira_webhook_process(const jira_webhook_in_t *in, jira_webhook_out_t *out)
 {
+    int                          check;
     jira_err_e                   err;
     jira_store_t                *st;
     jira_payload_t               p;
@@ -141,6 +154,7 @@ jira_webhook_process(const jira_webhook_in_t *in, jira_webhook_out_t *out)
     out->err = JIRA_OK;
 
     st = NULL;
+    check = 0;
 
     if (in->verified) {
         integration.id = in->integration_id;
@@ -160,11 +174,7 @@ jira_webhook_process(const jira_webhook_in_t *in, jira_webhook_out_t *out)
 
     out->integration_id = integration.id;
 
-    if (integration.status != JIRA_INTEGRATION_ACTIVE) {
-        jira_log(&out->log, JIRA_LOG_INFO,
-                 "integration-inactive integration_id=%lld status=%d:"
-                 " webhook ignored", integration.id, integration.status);
-        out->status = 200;
+    if (jira_webhook_inactive(out, &integration)) {
         return;
     }
 
@@ -205,17 +215,13 @@ jira_webhook_process(const jira_webhook_in_t *in, jira_webhook_out_t *out)
          * which another node may have replaced since: before anything is
          * read for or applied by this change, check the token against
          * the secret in PostgreSQL.  Deliveries that change nothing need
-         * no such check, and no database at all.
+         * no such check, and no database at all.  A change that needs
+         * nothing read before its transaction has the check sent with
+         * the transaction's first statement, and undone if it fails.
          */
-        if (jira_webhook_check(st, in, out, &integration) != 0) {
-            jira_payload_free(&p);
-            return;
-        }
+        check = jira_webhook_plain(&p);
 
-        if (integration.status != JIRA_INTEGRATION_ACTIVE) {
-            jira_log(&out->log, JIRA_LOG_INFO,
-                     "integration-inactive integration_id=%lld status=%d:"
-                     " webhook ignored", integration.id, integration.status);
+        if (!check && jira_webhook_admit(st, in, out) != 0) {
             jira_payload_free(&p);
             return;
         }
@@ -225,7 +231,7 @@ jira_webhook_process(const jira_webhook_in_t *in, jira_webhook_out_t *out)
         && out->status == 200
         && (plan.assignee || plan.status != JIRA_STATUS_NOOP))
     {
-        jira_webhook_apply(st, in, &p, &plan, out);
+        jira_webhook_apply(st, in, &p, &plan, out, check);
     }
 
     jira_payload_free(&p);
@@ -243,9 +249,7 @@ jira_webhook_check(jira_store_t *st, const jira_webhook_in_t *in,
     jira_webhook_out_t *out, jira_webhook_integration_t *integration)
 {
     int          found;
-    size_t       len;
     jira_err_e   err;
-    const char  *reason;
 
     err = jira_webhook_integration(st, in->external_id, integration,
                                    &found);
@@ -253,6 +257,17 @@ jira_webhook_check(jira_store_t *st, const jira_webhook_in_t *in,
         jira_webhook_fail(out, err);
         return -1;
     }
+
+    return jira_webhook_verify(in, out, integration, found);
+}
+
+
+static int
+jira_webhook_verify(const jira_webhook_in_t *in, jira_webhook_out_t *out,
+    jira_webhook_integration_t *integration, int found)
+{
+    size_t       len;
+    const char  *reason;
 
     if (!found) {
         out->status = 400;
@@ -293,6 +308,90 @@ jira_webhook_check(jira_store_t *st, const jira_webhook_in_t *in,
     }
 
     return 0;
+}
+
+
+/*
+ * The token check of a verified-by-cache token, sent with the guard:
+ * 0 when it holds for the integration the guard ran for, 1 when the
+ * integration was replaced under the same name (the transaction runs
+ * again for the new one), -1 with out answered.
+ */
+
+static int
+jira_webhook_recheck(const jira_webhook_in_t *in, jira_webhook_out_t *out,
+    PGresult *res)
+{
+    int                          found;
+    long long                    id;
+    jira_err_e                   err;
+    jira_webhook_integration_t   integration;
+
+    id = out->integration_id;
+
+    err = jira_webhook_integration_read(res, &integration, &found);
+    PQclear(res);
+
+    if (err != JIRA_OK) {
+        jira_webhook_fail(out, err);
+        return -1;
+    }
+
+    if (jira_webhook_verify(in, out, &integration, found) != 0
+        || jira_webhook_inactive(out, &integration))
+    {
+        return -1;
+    }
+
+    return integration.id != id;
+}
+
+
+/* the token check alone, and the integration active: 0, or -1 answered */
+
+static int
+jira_webhook_admit(jira_store_t *st, const jira_webhook_in_t *in,
+    jira_webhook_out_t *out)
+{
+    jira_webhook_integration_t  integration;
+
+    if (jira_webhook_check(st, in, out, &integration) != 0
+        || jira_webhook_inactive(out, &integration))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* an integration that is not active takes no change: 200, logged */
+
+static int
+jira_webhook_inactive(jira_webhook_out_t *out,
+    const jira_webhook_integration_t *integration)
+{
+    if (integration->status == JIRA_INTEGRATION_ACTIVE) {
+        return 0;
+    }
+
+    jira_log(&out->log, JIRA_LOG_INFO,
+             "integration-inactive integration_id=%lld status=%d:"
+             " webhook ignored", integration->id, integration->status);
+    out->status = 200;
+
+    return 1;
+}
+
+
+/* nothing to read before the transaction: no Jira call, no link check */
+
+static int
+jira_webhook_plain(const jira_payload_t *p)
+{
+    return !p->status_changed
+           && !(p->assignee_changed && p->has_assignee
+                && p->assignee_email == NULL);
 }
 
 
@@ -647,13 +746,21 @@ jira_webhook_unreachable(jira_webhook_out_t *out, const jira_payload_t *p,
 }
 
 
+/*
+ * The change in one transaction, run again after a deadlock or a
+ * serialization failure.  With check, the token check of a cached secret
+ * is still to be made: it goes in the first round trip, with BEGIN and
+ * the guard.
+ */
+
 static void
 jira_webhook_apply(jira_store_t *st, const jira_webhook_in_t *in,
     const jira_payload_t *p, const jira_webhook_plan_t *plan,
-    jira_webhook_out_t *out)
+    jira_webhook_out_t *out, int check)
 {
-    int            try;
+    int            try, rc;
     size_t         logged;
+    PGresult      *lookup;
     long long      event_ms;
     jira_err_e     err;
     jira_guard_t   guard;
@@ -677,11 +784,41 @@ jira_webhook_apply(jira_store_t *st, const jira_webhook_in_t *in,
         memset(&out->changes, 0, sizeof(out->changes));
         out->log.n = logged;
 
+        lookup = NULL;
         err = jira_store_begin(st);
+
+        if (err == JIRA_OK && check) {
+            err = jira_store_queue(st, &jira_webhook_integration_stmt, 1,
+                                   &in->external_id, &lookup);
+        }
 
         if (err == JIRA_OK) {
             err = jira_guard_delivery(st, out->integration_id, p->issue_key,
                                       event_ms, p->changelog_id, &guard);
+        }
+
+        if (check) {
+            /*
+             * The guard ran for the integration the cache named: if that
+             * was replaced under the same name, it failed (its id gone)
+             * or the check tells; either way the check alone decides,
+             * then the transaction runs again, not counted as a try.
+             */
+            check = 0;
+
+            rc = (lookup != NULL) ? jira_webhook_recheck(in, out, lookup)
+                                  : 1;
+
+            if (rc != 0) {
+                jira_store_rollback(st);
+
+                if (rc < 0 || jira_webhook_admit(st, in, out) != 0) {
+                    return;
+                }
+
+                try--;
+                continue;
+            }
         }
 
         if (err == JIRA_OK && guard.duplicate) {
@@ -750,21 +887,34 @@ jira_webhook_integration(jira_store_t *st, const char *external_id,
         return err;
     }
 
-    if (PQntuples(res) == 1) {
-        *found = 1;
-        integration->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        integration->status = atoi(PQgetvalue(res, 0, 1));
+    err = jira_webhook_integration_read(res, integration, found);
+    PQclear(res);
 
-        if (!PQgetisnull(res, 0, 2)) {
-            integration->secret = strdup(PQgetvalue(res, 0, 2));
-            if (integration->secret == NULL) {
-                PQclear(res);
-                return JIRA_EDB;
-            }
-        }
+    return err;
+}
+
+
+static jira_err_e
+jira_webhook_integration_read(PGresult *res,
+    jira_webhook_integration_t *integration, int *found)
+{
+    *found = 0;
+    integration->secret = NULL;
+
+    if (PQntuples(res) != 1) {
+        return JIRA_OK;
     }
 
-    PQclear(res);
+    *found = 1;
+    integration->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    integration->status = atoi(PQgetvalue(res, 0, 1));
+
+    if (!PQgetisnull(res, 0, 2)) {
+        integration->secret = strdup(PQgetvalue(res, 0, 2));
+        if (integration->secret == NULL) {
+            return JIRA_EDB;
+        }
+    }
 
     return JIRA_OK;
 }

@@ -1,11 +1,13 @@
 /*
  * Print a pgbench script that runs, per transaction, exactly the SQL one
- * assignment webhook runs in the module when its secret is not cached:
- * the integration lookup, then BEGIN, the delivery guard, the
+ * assignment webhook runs in the module: BEGIN, the integration lookup
+ * (the token's check against PostgreSQL), the delivery guard, the
  * affected-groups query, the assign statement (which also writes the
  * outbound sync rows) and COMMIT.
  * Parameters become pgbench variables; \gset carries results forward as
- * the module carries them in C.
+ * the module carries them in C.  pgbench sends each statement on its own
+ * (it cannot pipeline a statement whose results it sets variables from);
+ * the module sends BEGIN, the lookup and the guard in one round trip.
  */
 
 #include <stdio.h>
@@ -62,8 +64,8 @@ main(void)
     printf("\\set k random(1, :keys)\n\\set u random(1, 2)\n"
            "\\set ms 1700000000000\n"
            "\\set cid random(1, 1000000000000000)\n");
-    print_sql(jira_webhook_integration_stmt.sql, lookup, 1, " \\gset");
     printf("BEGIN;\n");
+    print_sql(jira_webhook_integration_stmt.sql, lookup, 1, " \\gset");
     print_sql(jira_guard_stmt.sql, guard, 4, " \\gset g_");
     print_sql(jira_sync_groups_stmt.sql, groups, 4, " \\gset");
     print_sql(jira_sync_assign_stmt.sql, assign, 6, ";");
