@@ -7,6 +7,7 @@
  * destructor could run after this code is unmapped.
  */
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +20,15 @@
 /* after a failed connect, fail fast for this long instead of waiting */
 #define JIRA_STORE_RETRY_MS  200
 
+/* at exit, wait at most this long for the pool threads to be gone */
+#define JIRA_STORE_EXIT_WAIT_MS  500
+
 
 static void jira_store_key_create(void);
 static long long jira_store_now_ms(void);
 static jira_err_e jira_store_connect(jira_store_t *st);
 static jira_err_e jira_store_check_schema(jira_store_t *st);
+static int jira_store_threads(void);
 
 
 static pthread_key_t     jira_store_key;
@@ -50,12 +55,32 @@ jira_store_key_create(void)
 }
 
 
-/* at worker exit, after the pool threads have stopped */
+/*
+ * At worker exit, after nginx told the pool threads to stop.  nginx
+ * waits only until each thread took its exit task, not until it is
+ * gone: a thread may still run the thread-exit handlers of libpq,
+ * OpenSSL or libc while this thread closes its connection, unloads the
+ * module and exits the process.  So first wait, a little, until this
+ * is the process's only thread.
+ */
 
 void
 jira_store_process_exit(void)
 {
-    jira_store_t  *st, *next;
+    int               i;
+    jira_store_t     *st, *next;
+    struct timespec   ts;
+
+    ts.tv_sec = 0;
+    ts.tv_nsec = 1000000;
+
+    for (i = 0; i < JIRA_STORE_EXIT_WAIT_MS; i++) {
+        if (jira_store_threads() <= 1) {
+            break;
+        }
+
+        (void) nanosleep(&ts, NULL);
+    }
 
     (void) pthread_mutex_lock(&jira_store_lock);
 
@@ -72,6 +97,34 @@ jira_store_process_exit(void)
     jira_store_all = NULL;
 
     (void) pthread_mutex_unlock(&jira_store_lock);
+}
+
+
+/* the process's threads (Linux), 0 if they cannot be counted */
+
+static int
+jira_store_threads(void)
+{
+    int             n;
+    DIR            *dir;
+    struct dirent  *de;
+
+    dir = opendir("/proc/self/task");
+    if (dir == NULL) {
+        return 0;
+    }
+
+    n = 0;
+
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] != '.') {
+            n++;
+        }
+    }
+
+    (void) closedir(dir);
+
+    return n;
 }
 
 
