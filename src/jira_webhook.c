@@ -797,28 +797,39 @@ jira_webhook_apply(jira_store_t *st, const jira_webhook_in_t *in,
                                       event_ms, p->changelog_id, &guard);
         }
 
-        if (check) {
-            /*
-             * The guard ran for the integration the cache named: if that
-             * was replaced under the same name, it failed (its id gone)
-             * or the check tells; either way the check alone decides,
-             * then the transaction runs again, not counted as a try.
-             */
-            check = 0;
+        /*
+         * The guard ran for the integration the cache named.  If that was
+         * replaced under the same name, the check tells, or the guard
+         * failed on the gone id (a database error, not an outage or a
+         * deadlock); then the check alone decides, and the transaction
+         * runs again for the integration found, not counted as a try.
+         */
 
-            rc = (lookup != NULL) ? jira_webhook_recheck(in, out, lookup)
-                                  : 1;
+        if (lookup != NULL) {
+            check = 0;
+            rc = jira_webhook_recheck(in, out, lookup);
 
             if (rc != 0) {
                 jira_store_rollback(st);
 
-                if (rc < 0 || jira_webhook_admit(st, in, out) != 0) {
+                if (rc < 0) {
                     return;
                 }
 
                 try--;
                 continue;
             }
+
+        } else if (check && err == JIRA_EDB) {
+            check = 0;
+            jira_store_rollback(st);
+
+            if (jira_webhook_admit(st, in, out) != 0) {
+                return;
+            }
+
+            try--;
+            continue;
         }
 
         if (err == JIRA_OK && guard.duplicate) {
