@@ -185,21 +185,28 @@ jira_api_fail(jira_api_out_t *out, jira_err_e err)
 }
 
 
-void
+int
 jira_api_field_error(void *errors, const char *field, const char *message)
 {
-    json_t  *list;
+    json_t  *list, *item;
 
     list = json_object_get(errors, field);
 
     if (list == NULL) {
         list = json_array();
         if (list == NULL || json_object_set_new(errors, field, list) != 0) {
-            return;
+            return -1;
         }
     }
 
-    (void) json_array_append_new(list, json_string(message));
+    item = json_string(message);
+
+    if (item == NULL) {
+        /* a value quoted back was cut inside a character */
+        item = json_string("Invalid value.");
+    }
+
+    return json_array_append_new(list, item);
 }
 
 

@@ -145,8 +145,9 @@ jira_err_e jira_api_txn(jira_store_t *st, jira_api_txn_pt txn, void *ctx,
 /* Python's name of a JSON value's type, as DRF's messages show it */
 const char *jira_api_python_type(void *json);
 
-/* add message to the DRF-style list of field (json_t * errors object) */
-void jira_api_field_error(void *errors, const char *field,
+/* add message to the DRF-style list of field (json_t * errors object);
+   0, or -1 out of memory */
+int jira_api_field_error(void *errors, const char *field,
     const char *message);
 
 /* a database failure: 503 or 500, with the store's error text */

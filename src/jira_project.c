@@ -53,6 +53,11 @@ static jira_err_e jira_project_update_txn(jira_store_t *st, void *data,
     jira_api_out_t *out);
 static jira_err_e jira_project_delete_txn(jira_store_t *st, void *data,
     jira_api_out_t *out);
+static PGresult *jira_project_named(jira_store_t *st,
+    const jira_stmt_t *stmt, jira_project_ctx_t *ctx, jira_api_out_t *out,
+    jira_err_e *err);
+static jira_err_e jira_project_check(jira_store_t *st,
+    jira_project_ctx_t *ctx, const char *id, jira_api_out_t *out);
 static jira_err_e jira_project_lock(jira_store_t *st,
     jira_project_ctx_t *ctx);
 static jira_err_e jira_project_taken(jira_store_t *st,
@@ -72,7 +77,6 @@ static int jira_project_char(json_t *obj, const char *key, int required,
     int allow_null, size_t max, int slug, char **value, json_t *errors);
 static int jira_project_error(json_t *errors, const char *field,
     const char *fmt, ...);
-static const char *jira_project_pytype(json_t *v);
 static void jira_project_trim(const char *s, size_t len, size_t *start,
     size_t *end);
 static int jira_project_space(ucs4_t c);
@@ -311,7 +315,6 @@ jira_project_create_txn(jira_store_t *st, void *data, jira_api_out_t *out)
 {
     jira_project_ctx_t  *ctx = data;
 
-    int                   taken;
     char                  team[32], slug[JIRA_SLUG_BUF];
     PGresult             *res, *row;
     jira_err_e            err;
@@ -325,44 +328,20 @@ jira_project_create_txn(jira_store_t *st, void *data, jira_api_out_t *out)
         return err;
     }
 
-    values[0] = ctx->org;
-    values[1] = ctx->slug;
-
-    res = jira_store_exec(st, &jira_project_team_stmt, 2, values, &err);
+    res = jira_project_named(st, &jira_project_team_stmt, ctx, out, &err);
     if (res == NULL) {
         return err;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        jira_api_detail(out, 404, JIRA_PROJECT_NOT_FOUND);
-        return JIRA_OK;
     }
 
     (void) snprintf(team, sizeof(team), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
 
-    if (b->detail[0] != '\0') {
-        jira_api_detail(out, 400, "%s", b->detail);
-        return JIRA_OK;
-    }
-
-    if (b->errors != NULL) {
-        jira_api_json(out, 400, json_incref(b->errors));
-        return JIRA_OK;
+    err = jira_project_check(st, ctx, NULL, out);
+    if (err != JIRA_OK || out->status != 0) {
+        return err;
     }
 
     if (b->slug != NULL) {
-        err = jira_project_taken(st, ctx, b->slug, NULL, &taken);
-        if (err != JIRA_OK) {
-            return err;
-        }
-
-        if (taken) {
-            jira_api_detail(out, 409, JIRA_PROJECT_TAKEN);
-            return JIRA_OK;
-        }
-
         (void) snprintf(slug, sizeof(slug), "%s", b->slug);
 
     } else {
@@ -406,7 +385,7 @@ jira_project_update_txn(jira_store_t *st, void *data, jira_api_out_t *out)
 {
     jira_project_ctx_t  *ctx = data;
 
-    int                   taken, changed;
+    int                   changed;
     char                  id[32];
     PGresult             *res, *row;
     jira_err_e            err;
@@ -422,18 +401,9 @@ jira_project_update_txn(jira_store_t *st, void *data, jira_api_out_t *out)
         }
     }
 
-    values[0] = ctx->org;
-    values[1] = ctx->slug;
-
-    res = jira_store_exec(st, &jira_project_find_stmt, 2, values, &err);
+    res = jira_project_named(st, &jira_project_find_stmt, ctx, out, &err);
     if (res == NULL) {
         return err;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        jira_api_detail(out, 404, JIRA_PROJECT_NOT_FOUND);
-        return JIRA_OK;
     }
 
     (void) snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
@@ -443,26 +413,9 @@ jira_project_update_txn(jira_store_t *st, void *data, jira_api_out_t *out)
 
     PQclear(res);
 
-    if (b->detail[0] != '\0') {
-        jira_api_detail(out, 400, "%s", b->detail);
-        return JIRA_OK;
-    }
-
-    if (b->errors != NULL) {
-        jira_api_json(out, 400, json_incref(b->errors));
-        return JIRA_OK;
-    }
-
-    if (b->slug != NULL) {
-        err = jira_project_taken(st, ctx, b->slug, id, &taken);
-        if (err != JIRA_OK) {
-            return err;
-        }
-
-        if (taken) {
-            jira_api_detail(out, 409, JIRA_PROJECT_TAKEN);
-            return JIRA_OK;
-        }
+    err = jira_project_check(st, ctx, id, out);
+    if (err != JIRA_OK || out->status != 0) {
+        return err;
     }
 
     values[0] = id;
@@ -506,18 +459,9 @@ jira_project_delete_txn(jira_store_t *st, void *data, jira_api_out_t *out)
     jira_err_e   err;
     const char  *values[6];
 
-    values[0] = ctx->org;
-    values[1] = ctx->slug;
-
-    res = jira_store_exec(st, &jira_project_peek_stmt, 2, values, &err);
+    res = jira_project_named(st, &jira_project_peek_stmt, ctx, out, &err);
     if (res == NULL) {
         return err;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        jira_api_detail(out, 404, JIRA_PROJECT_NOT_FOUND);
-        return JIRA_OK;
     }
 
     (void) snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
@@ -605,6 +549,76 @@ jira_project_delete_txn(jira_store_t *st, void *data, jira_api_out_t *out)
     out->status = 204;
 
     return JIRA_OK;
+}
+
+
+/*
+ * The row a statement on ($1 organization, $2 slug) finds for the path's
+ * project; NULL with *err set, or with *err JIRA_OK and out answered 404.
+ */
+
+static PGresult *
+jira_project_named(jira_store_t *st, const jira_stmt_t *stmt,
+    jira_project_ctx_t *ctx, jira_api_out_t *out, jira_err_e *err)
+{
+    PGresult    *res;
+    const char  *values[2];
+
+    values[0] = ctx->org;
+    values[1] = ctx->slug;
+
+    res = jira_store_exec(st, stmt, 2, values, err);
+    if (res == NULL) {
+        return NULL;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        jira_api_detail(out, 404, JIRA_PROJECT_NOT_FOUND);
+        return NULL;
+    }
+
+    return res;
+}
+
+
+/*
+ * After the project was found, as DRF does: the body's errors (400),
+ * then a slug another project than id (NULL: any) has (409); out is
+ * answered, or its status left 0.
+ */
+
+static jira_err_e
+jira_project_check(jira_store_t *st, jira_project_ctx_t *ctx,
+    const char *id, jira_api_out_t *out)
+{
+    int                   taken;
+    jira_err_e            err;
+    jira_project_body_t  *b;
+
+    b = &ctx->body;
+
+    if (b->detail[0] != '\0') {
+        jira_api_detail(out, 400, "%s", b->detail);
+        return JIRA_OK;
+    }
+
+    if (b->errors != NULL) {
+        jira_api_json(out, 400, json_incref(b->errors));
+        return JIRA_OK;
+    }
+
+    if (b->slug == NULL) {
+        return JIRA_OK;
+    }
+
+    err = jira_project_taken(st, ctx, b->slug, id, &taken);
+
+    if (err == JIRA_OK && taken) {
+        jira_api_detail(out, 409, JIRA_PROJECT_TAKEN);
+    }
+
+    return err;
 }
 
 
@@ -911,7 +925,7 @@ jira_project_body(const jira_api_in_t *in, int partial,
     } else if (!json_is_object(root)) {
         rc = jira_project_error(errors, "non_field_errors",
                                 "Invalid data. Expected a dictionary, but"
-                                " got %s.", jira_project_pytype(root));
+                                " got %s.", jira_api_python_type(root));
 
     } else {
         rc = jira_project_char(root, "name", !partial, 0,
@@ -1052,65 +1066,19 @@ jira_project_char(json_t *obj, const char *key, int required,
 }
 
 
-/* append a message to errors[field] */
+/* append a formatted message to errors[field] */
 
 static int
 jira_project_error(json_t *errors, const char *field, const char *fmt, ...)
 {
     char     text[512];
-    json_t  *list, *item;
     va_list  args;
 
     va_start(args, fmt);
     (void) vsnprintf(text, sizeof(text), fmt, args);
     va_end(args);
 
-    list = json_object_get(errors, field);
-
-    if (list == NULL) {
-        list = json_array();
-        if (list == NULL || json_object_set_new(errors, field, list) != 0) {
-            return -1;
-        }
-    }
-
-    item = json_string(text);
-
-    if (item == NULL) {
-        /* a value quoted back was cut inside a character */
-        item = json_string("Invalid value.");
-    }
-
-    return json_array_append_new(list, item);
-}
-
-
-/* type(data).__name__ for the JSON that is not an object */
-
-static const char *
-jira_project_pytype(json_t *v)
-{
-    switch (json_typeof(v)) {
-
-    case JSON_ARRAY:
-        return "list";
-
-    case JSON_STRING:
-        return "str";
-
-    case JSON_INTEGER:
-        return "int";
-
-    case JSON_REAL:
-        return "float";
-
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "bool";
-
-    default:
-        return "NoneType";
-    }
+    return jira_api_field_error(errors, field, text);
 }
 
 
