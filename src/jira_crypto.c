@@ -306,3 +306,47 @@ jira_crypto_unhex(const char *text, size_t *len)
 
     return out;
 }
+
+
+char *
+jira_crypto_seal_bytea(const unsigned char *key, const char *context,
+    const char *text)
+{
+    char           *param;
+    size_t          len;
+    unsigned char  *sealed;
+
+    if (jira_crypto_seal(key, context, text, strlen(text), &sealed, &len)
+        != 0)
+    {
+        return NULL;
+    }
+
+    param = jira_crypto_bytea(sealed, len);
+    free(sealed);
+
+    return param;
+}
+
+
+int
+jira_crypto_open_bytea(const unsigned char *key, const char *context,
+    const char *value, unsigned char **out, size_t *out_len)
+{
+    int             rc;
+    size_t          len;
+    unsigned char  *sealed;
+
+    *out = NULL;
+    *out_len = 0;
+
+    sealed = jira_crypto_unhex(value, &len);
+    if (sealed == NULL) {
+        return -1;
+    }
+
+    rc = jira_crypto_open(key, context, sealed, len, out, out_len);
+    free(sealed);
+
+    return rc;
+}

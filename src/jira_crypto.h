@@ -62,5 +62,14 @@ int jira_crypto_random_hex(char *out, size_t nbytes);
 char *jira_crypto_bytea(const unsigned char *data, size_t len);
 unsigned char *jira_crypto_unhex(const char *text, size_t *len);
 
+/*
+ * The two together: text sealed as a bytea parameter (NULL on failure),
+ * and a bytea value opened (as jira_crypto_open()).
+ */
+char *jira_crypto_seal_bytea(const unsigned char *key, const char *context,
+    const char *text);
+int jira_crypto_open_bytea(const unsigned char *key, const char *context,
+    const char *value, unsigned char **out, size_t *out_len);
+
 
 #endif /* _JIRA_CRYPTO_H_INCLUDED_ */

@@ -34,13 +34,13 @@ jira_installed_load(jira_store_t *st, const jira_api_conf_t *conf,
     long long integration_id, long long org_id, jira_installed_t *inst,
     int *found)
 {
+    int             rc;
     char            iid[32], oid[32];
-    size_t          len;
     json_t         *creds;
     PGresult       *res;
     jira_err_e      err;
     const char     *values[2], *type, *pem;
-    unsigned char  *sealed, *plain;
+    unsigned char  *plain;
 
     memset(inst, 0, sizeof(jira_installed_t));
     *found = 0;
@@ -77,16 +77,13 @@ jira_installed_load(jira_store_t *st, const jira_api_conf_t *conf,
     inst->base_url = strdup(PQgetvalue(res, 0, 0));
     inst->client.http.verify_ssl = PQgetvalue(res, 0, 1)[0] == 't';
 
-    sealed = jira_crypto_unhex(PQgetvalue(res, 0, 2), &len);
+    rc = jira_crypto_open_bytea(conf->secret_key, JIRA_CRYPTO_IDENTITY,
+                                PQgetvalue(res, 0, 2), &plain,
+                                &inst->plain_len);
     PQclear(res);
 
-    plain = NULL;
-
-    if (inst->base_url == NULL || sealed == NULL
-        || jira_crypto_open(conf->secret_key, JIRA_CRYPTO_IDENTITY, sealed,
-                            len, &plain, &inst->plain_len) != 0)
-    {
-        free(sealed);
+    if (inst->base_url == NULL || rc != 0) {
+        jira_crypto_free(plain, inst->plain_len);
         (void) snprintf(inst->error, sizeof(inst->error),
                         "the stored credentials cannot be opened with the"
                         " key of jira_sync_secret_key_file");
@@ -94,7 +91,6 @@ jira_installed_load(jira_store_t *st, const jira_api_conf_t *conf,
         return JIRA_OK;
     }
 
-    free(sealed);
     inst->plain = (char *) plain;
 
     creds = json_loadb(inst->plain, inst->plain_len, 0, NULL);

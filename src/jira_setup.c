@@ -155,6 +155,8 @@ static void jira_setup_finished(jira_setup_ctx_t *ctx, const char *id,
     jira_setup_result_t *r);
 static char *jira_setup_seal_state(const jira_setup_ctx_t *ctx,
     const jira_setup_install_t *inst);
+static char *jira_setup_seal(const jira_setup_ctx_t *ctx,
+    const char *context, json_t *json);
 static int jira_setup_open_state(const jira_setup_ctx_t *ctx,
     const char *param, jira_setup_install_t *inst);
 
@@ -986,19 +988,26 @@ static char *
 jira_setup_seal_state(const jira_setup_ctx_t *ctx,
     const jira_setup_install_t *inst)
 {
-    int             rc;
-    char           *text, *param;
-    size_t          sealed_len;
-    json_t         *json;
-    unsigned char  *sealed;
+    return jira_setup_seal(ctx, JIRA_CRYPTO_PIPELINE,
+                           json_pack("{s:s, s:b, s:s, s:s, s:s, s:s}",
+                                     "url", inst->url,
+                                     "verify_ssl", inst->verify_ssl,
+                                     "consumer_key", inst->consumer_key,
+                                     "private_key", inst->private_key,
+                                     "request_token", inst->request_token,
+                                     "request_token_secret",
+                                     inst->request_secret));
+}
 
-    json = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s}",
-                     "url", inst->url,
-                     "verify_ssl", inst->verify_ssl,
-                     "consumer_key", inst->consumer_key,
-                     "private_key", inst->private_key,
-                     "request_token", inst->request_token,
-                     "request_token_secret", inst->request_secret);
+
+/* JSON (its reference taken) as sealed text in a bytea parameter */
+
+static char *
+jira_setup_seal(const jira_setup_ctx_t *ctx, const char *context,
+    json_t *json)
+{
+    char  *text, *param;
+
     if (json == NULL) {
         return NULL;
     }
@@ -1010,16 +1019,9 @@ jira_setup_seal_state(const jira_setup_ctx_t *ctx,
         return NULL;
     }
 
-    rc = jira_crypto_seal(ctx->in->conf->secret_key, JIRA_CRYPTO_PIPELINE,
-                          text, strlen(text), &sealed, &sealed_len);
+    param = jira_crypto_seal_bytea(ctx->in->conf->secret_key, context,
+                                   text);
     jira_crypto_free(text, strlen(text));
-
-    if (rc != 0) {
-        return NULL;
-    }
-
-    param = jira_crypto_bytea(sealed, sealed_len);
-    free(sealed);
 
     return param;
 }
@@ -1031,21 +1033,16 @@ jira_setup_open_state(const jira_setup_ctx_t *ctx, const char *param,
 {
     int             rc, verify;
     char           *url, *key, *pem, *token, *secret;
-    size_t          len, plain_len;
+    size_t          plain_len;
     json_t         *json, *v;
     const char     *k;
-    unsigned char  *sealed, *plain;
+    unsigned char  *plain;
 
-    sealed = jira_crypto_unhex(param, &len);
-    if (sealed == NULL) {
-        return -1;
-    }
-
-    rc = jira_crypto_open(ctx->in->conf->secret_key, JIRA_CRYPTO_PIPELINE,
-                          sealed, len, &plain, &plain_len);
-    free(sealed);
-
-    if (rc != 0) {
+    if (jira_crypto_open_bytea(ctx->in->conf->secret_key,
+                               JIRA_CRYPTO_PIPELINE, param, &plain,
+                               &plain_len)
+        != 0)
+    {
         return -1;
     }
 
@@ -1319,11 +1316,7 @@ static char *
 jira_setup_credentials(const jira_setup_ctx_t *ctx,
     const jira_setup_install_t *inst)
 {
-    int             rc;
-    char           *text, *param;
-    size_t          sealed_len;
-    json_t         *json;
-    unsigned char  *sealed;
+    json_t  *json;
 
     if (inst->pat != NULL) {
         json = json_pack("{s:s, s:s, s:s}",
@@ -1340,29 +1333,7 @@ jira_setup_credentials(const jira_setup_ctx_t *ctx,
                          "access_token_secret", inst->access_secret);
     }
 
-    if (json == NULL) {
-        return NULL;
-    }
-
-    text = json_dumps(json, JSON_COMPACT);
-    json_decref(json);
-
-    if (text == NULL) {
-        return NULL;
-    }
-
-    rc = jira_crypto_seal(ctx->in->conf->secret_key, JIRA_CRYPTO_IDENTITY,
-                          text, strlen(text), &sealed, &sealed_len);
-    jira_crypto_free(text, strlen(text));
-
-    if (rc != 0) {
-        return NULL;
-    }
-
-    param = jira_crypto_bytea(sealed, sealed_len);
-    free(sealed);
-
-    return param;
+    return jira_setup_seal(ctx, JIRA_CRYPTO_IDENTITY, json);
 }
 
 

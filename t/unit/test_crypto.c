@@ -157,6 +157,25 @@ main(void)
     ok(plain != NULL && plen == 0, "empty bytea");
     free(plain);
 
+    /* --- sealed text as a bytea parameter, and back ------------------ */
+
+    text = jira_crypto_seal_bytea(key, JIRA_CRYPTO_IDENTITY, msg);
+    ok(text != NULL && strncmp(text, "\\x", 2) == 0,
+       "text sealed into a bytea parameter");
+    ok(strstr(text, "7072697661746") == NULL, "no plaintext in hex");
+    ok(jira_crypto_open_bytea(key, JIRA_CRYPTO_IDENTITY, text, &plain, &plen)
+       == 0, "the parameter opens");
+    is_str((char *) plain, msg, "to the same text");
+    jira_crypto_free(plain, plen);
+    ok(jira_crypto_open_bytea(key, JIRA_CRYPTO_PIPELINE, text, &plain,
+                              &plen) != 0 && plain == NULL,
+       "not in another context");
+    ok(jira_crypto_open_bytea(key, JIRA_CRYPTO_IDENTITY, "\\xzz", &plain,
+                              &plen) != 0, "nor from a malformed value");
+    ok(jira_crypto_seal_bytea(NULL, JIRA_CRYPTO_IDENTITY, msg) == NULL,
+       "sealing a parameter needs a key");
+    free(text);
+
     free(kat);
 
     return done_testing();
