@@ -118,6 +118,11 @@ typedef struct {
 } jira_setup_hook_t;
 
 
+/* a step's own fields of the form: 0, or -1 with errors added */
+typedef int (*jira_setup_fields_pt)(json_t *body, json_t *errors,
+    jira_setup_install_t *inst);
+
+
 static json_t *jira_setup_body(const jira_api_in_t *in, jira_api_out_t *out);
 static int jira_setup_string(json_t *body, const char *field, int required,
     size_t max, json_t *errors, char **value);
@@ -126,6 +131,13 @@ static int jira_setup_bool(json_t *body, const char *field, int dflt,
 static int jira_setup_url(json_t *body, json_t *errors,
     jira_setup_install_t *inst);
 static int jira_setup_url_valid(const char *url);
+static int jira_setup_form(jira_setup_ctx_t *ctx, json_t *body,
+    jira_setup_fields_pt fields, jira_setup_install_t *inst,
+    jira_setup_result_t *r);
+static int jira_setup_oauth_fields(json_t *body, json_t *errors,
+    jira_setup_install_t *inst);
+static int jira_setup_pat_fields(json_t *body, json_t *errors,
+    jira_setup_install_t *inst);
 static int jira_setup_host_valid(const char *host, size_t len);
 static int jira_setup_configured(const jira_api_in_t *in,
     jira_api_out_t *out);
@@ -518,6 +530,89 @@ failed:
 }
 
 
+/*
+ * The first step's form: url, the credentials (read by fields) and
+ * verifySsl, every field's errors answered together with 400 as DRF
+ * does; then whether the module is configured for setup at all.
+ * 0 to go on, -1 when answered (or r->err set).
+ */
+
+static int
+jira_setup_form(jira_setup_ctx_t *ctx, json_t *body,
+    jira_setup_fields_pt fields, jira_setup_install_t *inst,
+    jira_setup_result_t *r)
+{
+    int      rc;
+    json_t  *errors;
+
+    errors = json_object();
+    if (errors == NULL) {
+        r->err = JIRA_EDB;
+        return -1;
+    }
+
+    rc = jira_setup_url(body, errors, inst);
+
+    if (fields(body, errors, inst) != 0) {
+        rc = -1;
+    }
+
+    if (jira_setup_bool(body, "verifySsl", 1, errors, &inst->verify_ssl)
+        != 0)
+    {
+        rc = -1;
+    }
+
+    if (rc != 0) {
+        /* the answer takes the errors over */
+        jira_api_json(ctx->out, 400, errors);
+        return -1;
+    }
+
+    json_decref(errors);
+
+    return jira_setup_configured(ctx->in, ctx->out);
+}
+
+
+/* OAuth 1.0a: the consumer key, and an RSA private key that loads */
+
+static int
+jira_setup_oauth_fields(json_t *body, json_t *errors,
+    jira_setup_install_t *inst)
+{
+    int  rc;
+
+    rc = jira_setup_string(body, "consumerKey", 1,
+                           JIRA_SETUP_CONSUMER_KEY_LEN, errors,
+                           &inst->consumer_key);
+
+    if (jira_setup_string(body, "privateKey", 1, 0, errors,
+                          &inst->private_key) != 0)
+    {
+        return -1;
+    }
+
+    inst->key = jira_oauth1_load_key(inst->private_key,
+                                     strlen(inst->private_key));
+    if (inst->key == NULL) {
+        jira_api_field_error(errors, "privateKey", JIRA_SETUP_BAD_KEY);
+        return -1;
+    }
+
+    return rc;
+}
+
+
+static int
+jira_setup_pat_fields(json_t *body, json_t *errors,
+    jira_setup_install_t *inst)
+{
+    return jira_setup_string(body, "personalAccessToken", 1,
+                             JIRA_SETUP_PAT_LEN, errors, &inst->pat);
+}
+
+
 /* --- steps --------------------------------------------------------------- */
 
 
@@ -525,10 +620,8 @@ static void
 jira_setup_config_step(jira_setup_ctx_t *ctx, json_t *body,
     jira_setup_result_t *r)
 {
-    int                    rc;
     char                  *callback, *state, *p;
     size_t                 len;
-    json_t                *errors;
     PGresult              *res;
     jira_err_e             err;
     const char            *values[6];
@@ -543,53 +636,7 @@ jira_setup_config_step(jira_setup_ctx_t *ctx, json_t *body,
     callback = NULL;
     state = NULL;
 
-    errors = json_object();
-    if (errors == NULL) {
-        r->err = JIRA_EDB;
-        return;
-    }
-
-    rc = jira_setup_url(body, errors, &inst);
-
-    if (jira_setup_string(body, "consumerKey", 1,
-                          JIRA_SETUP_CONSUMER_KEY_LEN, errors,
-                          &inst.consumer_key) != 0)
-    {
-        rc = -1;
-    }
-
-    if (jira_setup_string(body, "privateKey", 1, 0, errors,
-                          &inst.private_key) != 0)
-    {
-        rc = -1;
-
-    } else {
-        inst.key = jira_oauth1_load_key(inst.private_key,
-                                        strlen(inst.private_key));
-        if (inst.key == NULL) {
-            jira_api_field_error(errors, "privateKey",
-                                   JIRA_SETUP_BAD_KEY);
-            rc = -1;
-        }
-    }
-
-    if (jira_setup_bool(body, "verifySsl", 1, errors, &inst.verify_ssl)
-        != 0)
-    {
-        rc = -1;
-    }
-
-    if (rc != 0) {
-        /* the answer takes the errors over */
-        jira_api_json(ctx->out, 400, errors);
-        errors = NULL;
-        goto done;
-    }
-
-    json_decref(errors);
-    errors = NULL;
-
-    if (jira_setup_configured(ctx->in, ctx->out) != 0) {
+    if (jira_setup_form(ctx, body, jira_setup_oauth_fields, &inst, r) != 0) {
         goto done;
     }
 
@@ -689,7 +736,6 @@ jira_setup_config_step(jira_setup_ctx_t *ctx, json_t *body,
 
 done:
 
-    json_decref(errors);
     free(callback);
     jira_crypto_free(state, state ? strlen(state) : 0);
     jira_setup_install_free(&inst);
@@ -700,44 +746,14 @@ static void
 jira_setup_pat_step(jira_setup_ctx_t *ctx, json_t *body,
     jira_setup_result_t *r)
 {
-    int                    rc;
     char                   text[JIRA_CLIENT_ERROR_LEN], log[512];
-    json_t                *errors;
     jira_client_t          c;
     jira_client_error_t    cerr;
     jira_setup_install_t   inst;
 
     memset(&inst, 0, sizeof(jira_setup_install_t));
 
-    errors = json_object();
-    if (errors == NULL) {
-        r->err = JIRA_EDB;
-        return;
-    }
-
-    rc = jira_setup_url(body, errors, &inst);
-
-    if (jira_setup_string(body, "personalAccessToken", 1,
-                          JIRA_SETUP_PAT_LEN, errors, &inst.pat) != 0)
-    {
-        rc = -1;
-    }
-
-    if (jira_setup_bool(body, "verifySsl", 1, errors, &inst.verify_ssl)
-        != 0)
-    {
-        rc = -1;
-    }
-
-    if (rc != 0) {
-        jira_api_json(ctx->out, 400, errors);
-        jira_setup_install_free(&inst);
-        return;
-    }
-
-    json_decref(errors);
-
-    if (jira_setup_configured(ctx->in, ctx->out) != 0) {
+    if (jira_setup_form(ctx, body, jira_setup_pat_fields, &inst, r) != 0) {
         jira_setup_install_free(&inst);
         return;
     }
