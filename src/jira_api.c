@@ -262,6 +262,68 @@ jira_api_txn(jira_store_t *st, jira_api_txn_pt txn, void *ctx,
 }
 
 
+/* DRF BooleanField: true, false, 1, 0, and its strings */
+
+int
+jira_api_bool(void *json, int *value)
+{
+    size_t       i;
+    json_t      *v;
+    const char  *s;
+
+    static const char  *yes[] = {
+        "t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
+        "on", "On", "ON", "1", NULL
+    };
+
+    static const char  *no[] = {
+        "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE",
+        "off", "Off", "OFF", "0", NULL
+    };
+
+    v = json;
+
+    if (json_is_boolean(v)) {
+        *value = json_is_true(v);
+        return 0;
+    }
+
+    if (json_is_number(v)
+        && (json_number_value(v) == 1 || json_number_value(v) == 0))
+    {
+        *value = (json_number_value(v) == 1);
+        return 0;
+    }
+
+    if (!json_is_string(v)) {
+        return -1;
+    }
+
+    s = json_string_value(v);
+
+    /* a NUL inside the string: no choice can equal it */
+    if (strlen(s) != json_string_length(v)) {
+        return -1;
+    }
+
+    for (i = 0; yes[i] != NULL; i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *value = 1;
+            return 0;
+        }
+    }
+
+    for (i = 0; no[i] != NULL; i++) {
+        if (strcmp(s, no[i]) == 0) {
+            *value = 0;
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
 const char *
 jira_api_python_type(void *json)
 {

@@ -142,6 +142,9 @@ typedef jira_err_e (*jira_api_txn_pt)(jira_store_t *st, void *ctx,
 jira_err_e jira_api_txn(jira_store_t *st, jira_api_txn_pt txn, void *ctx,
     jira_api_out_t *out);
 
+/* DRF's BooleanField: a JSON value as 0 or 1 in *value, or -1 */
+int jira_api_bool(void *json, int *value);
+
 /* Python's name of a JSON value's type, as DRF's messages show it */
 const char *jira_api_python_type(void *json);
 

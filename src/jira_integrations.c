@@ -89,7 +89,6 @@ static jira_err_e jira_integrations_update_txn(jira_store_t *st,
     void *data, jira_api_out_t *out);
 static int jira_integrations_body(const jira_api_in_t *in,
     jira_api_out_t *out, json_t **patch, json_t **errors);
-static int jira_integrations_bool(json_t *v, int *value);
 static void jira_integrations_delete(jira_integrations_ctx_t *ctx,
     jira_api_out_t *out);
 static jira_err_e jira_integrations_delete_txn(jira_store_t *st,
@@ -718,7 +717,7 @@ jira_integrations_body(const jira_api_in_t *in, jira_api_out_t *out,
             continue;
         }
 
-        if (jira_integrations_bool(v, &value) != 0) {
+        if (jira_api_bool(v, &value) != 0) {
             jira_api_field_error(err, key,
                                           JIRA_INTEGRATIONS_BAD_BOOL);
             continue;
@@ -740,66 +739,6 @@ jira_integrations_body(const jira_api_in_t *in, jira_api_out_t *out,
 
     return 0;
 }
-
-
-/* DRF BooleanField: true, false, 1, 0, and its strings */
-
-static int
-jira_integrations_bool(json_t *v, int *value)
-{
-    size_t       i;
-    const char  *s;
-
-    static const char  *yes[] = {
-        "t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-        "on", "On", "ON", "1", NULL
-    };
-
-    static const char  *no[] = {
-        "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE",
-        "off", "Off", "OFF", "0", NULL
-    };
-
-    if (json_is_boolean(v)) {
-        *value = json_is_true(v);
-        return 0;
-    }
-
-    if (json_is_number(v)
-        && (json_number_value(v) == 1 || json_number_value(v) == 0))
-    {
-        *value = (json_number_value(v) == 1);
-        return 0;
-    }
-
-    if (!json_is_string(v)) {
-        return -1;
-    }
-
-    s = json_string_value(v);
-
-    /* a NUL inside the string: no choice can equal it */
-    if (strlen(s) != json_string_length(v)) {
-        return -1;
-    }
-
-    for (i = 0; yes[i] != NULL; i++) {
-        if (strcmp(s, yes[i]) == 0) {
-            *value = 1;
-            return 0;
-        }
-    }
-
-    for (i = 0; no[i] != NULL; i++) {
-        if (strcmp(s, no[i]) == 0) {
-            *value = 0;
-            return 0;
-        }
-    }
-
-    return -1;
-}
-
 
 
 /* --- DELETE ---------------------------------------------------------- */

@@ -1789,19 +1789,7 @@ static int
 jira_setup_bool(json_t *body, const char *field, int dflt, json_t *errors,
     int *value)
 {
-    size_t       i;
-    json_t      *v;
-    const char  *s;
-
-    static const char  *yes[] = {
-        "t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-        "on", "On", "ON", "1", NULL
-    };
-
-    static const char  *no[] = {
-        "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE",
-        "off", "Off", "OFF", "0", NULL
-    };
+    json_t  *v;
 
     v = json_object_get(body, field);
     *value = dflt;
@@ -1810,44 +1798,17 @@ jira_setup_bool(json_t *body, const char *field, int dflt, json_t *errors,
         return 0;
     }
 
-    if (json_is_boolean(v)) {
-        *value = json_is_true(v);
-        return 0;
-    }
-
     if (json_is_null(v)) {
         jira_api_field_error(errors, field, JIRA_SETUP_NULL);
         return -1;
     }
 
-    if (json_is_number(v)
-        && (json_number_value(v) == 1 || json_number_value(v) == 0))
-    {
-        *value = (json_number_value(v) == 1);
-        return 0;
+    if (jira_api_bool(v, value) != 0) {
+        jira_api_field_error(errors, field, JIRA_SETUP_BAD_BOOL);
+        return -1;
     }
 
-    if (json_is_string(v)) {
-        s = json_string_value(v);
-
-        for (i = 0; yes[i] != NULL; i++) {
-            if (strcmp(s, yes[i]) == 0) {
-                *value = 1;
-                return 0;
-            }
-        }
-
-        for (i = 0; no[i] != NULL; i++) {
-            if (strcmp(s, no[i]) == 0) {
-                *value = 0;
-                return 0;
-            }
-        }
-    }
-
-    jira_api_field_error(errors, field, JIRA_SETUP_BAD_BOOL);
-
-    return -1;
+    return 0;
 }
 
 

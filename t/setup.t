@@ -185,7 +185,7 @@ is_deeply $r->{json}, { privateKey => [$BAD_KEY] }, 'a public key';
 $r = config(privateKey => $keys->{public_key});
 is_deeply $r->{json}, { privateKey => [$BAD_KEY] }, 'a PKCS#1 public key';
 
-for my $bad ('maybe', '2', '') {
+for my $bad ('maybe', '2', '', "true\0") {
     $r = config(verifySsl => $bad);
     is_deeply $r->{json}, { verifySsl => ['Must be a valid boolean.'] },
               "verifySsl \"$bad\"";
