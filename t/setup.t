@@ -187,8 +187,9 @@ is_deeply $r->{json}, { privateKey => [$BAD_KEY] }, 'a PKCS#1 public key';
 
 for my $bad ('maybe', '2', '', "true\0") {
     $r = config(verifySsl => $bad);
+    (my $shown = $bad) =~ s/\0/\\0/g;
     is_deeply $r->{json}, { verifySsl => ['Must be a valid boolean.'] },
-              "verifySsl \"$bad\"";
+              "verifySsl \"$shown\"";
 }
 $r = step({ step => 'installation_config', url => $jira->url,
             consumerKey => 'k', privateKey => $keys->{private_key},
