@@ -26,6 +26,9 @@ static int jira_client_call(const jira_client_t *c, const char *method,
     jira_http_res_t *res, jira_client_error_t *err);
 static void jira_client_api_error(const char *url, jira_http_res_t *res,
     jira_client_error_t *err);
+static int jira_client_token(const jira_client_t *c, const char *path,
+    const jira_client_sign_t *sign, char **token, char **secret,
+    jira_client_error_t *err);
 static void jira_client_form_keys(const char *body, size_t len, char *keys,
     size_t size);
 static json_t *jira_client_json(jira_http_res_t *res,
@@ -273,34 +276,13 @@ int
 jira_client_request_token(const jira_client_t *c, const char *callback,
     char **token, char **secret, jira_client_error_t *err)
 {
-    jira_http_res_t     res;
     jira_client_sign_t  sign;
-
-    *token = NULL;
-    *secret = NULL;
 
     memset(&sign, 0, sizeof(jira_client_sign_t));
     sign.callback = callback;
 
-    if (jira_client_call(c, "POST", "/plugins/servlet/oauth/request-token",
-                         NULL, &sign, &res, err)
-        != 0)
-    {
-        return -1;
-    }
-
-    *token = jira_oauth1_form_get(res.body, res.body_len, "oauth_token");
-    *secret = jira_oauth1_form_get(res.body, res.body_len,
-                                   "oauth_token_secret");
-
-    if (*token == NULL || *secret == NULL) {
-        jira_client_form_keys(res.body, res.body_len, err->keys,
-                              sizeof(err->keys));
-    }
-
-    jira_http_res_free(&res);
-
-    return 0;
+    return jira_client_token(c, "/plugins/servlet/oauth/request-token",
+                             &sign, token, secret, err);
 }
 
 
@@ -309,20 +291,51 @@ jira_client_access_token(const jira_client_t *c, const char *request_token,
     const char *verifier, char **token, char **secret,
     jira_client_error_t *err)
 {
-    jira_http_res_t     res;
     jira_client_sign_t  sign;
-
-    *token = NULL;
-    *secret = NULL;
 
     memset(&sign, 0, sizeof(jira_client_sign_t));
     sign.token = request_token;
     sign.verifier = verifier;
 
-    if (jira_client_call(c, "POST", "/plugins/servlet/oauth/access-token",
-                         NULL, &sign, &res, err)
+    if (jira_client_token(c, "/plugins/servlet/oauth/access-token", &sign,
+                          token, secret, err)
         != 0)
     {
+        return -1;
+    }
+
+    if (*token == NULL || *secret == NULL) {
+        (void) snprintf(err->text, sizeof(err->text),
+                        "the answer has no oauth_token and"
+                        " oauth_token_secret");
+        free(*token);
+        free(*secret);
+        *token = NULL;
+        *secret = NULL;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * POST to one of Jira's OAuth token endpoints: the answer's oauth_token
+ * and oauth_token_secret, either NULL when the answer lacks it (the keys
+ * it had are then in err->keys).
+ */
+
+static int
+jira_client_token(const jira_client_t *c, const char *path,
+    const jira_client_sign_t *sign, char **token, char **secret,
+    jira_client_error_t *err)
+{
+    jira_http_res_t  res;
+
+    *token = NULL;
+    *secret = NULL;
+
+    if (jira_client_call(c, "POST", path, NULL, sign, &res, err) != 0) {
         return -1;
     }
 
@@ -333,15 +346,6 @@ jira_client_access_token(const jira_client_t *c, const char *request_token,
     if (*token == NULL || *secret == NULL) {
         jira_client_form_keys(res.body, res.body_len, err->keys,
                               sizeof(err->keys));
-        (void) snprintf(err->text, sizeof(err->text),
-                        "the answer has no oauth_token and"
-                        " oauth_token_secret");
-        free(*token);
-        free(*secret);
-        *token = NULL;
-        *secret = NULL;
-        jira_http_res_free(&res);
-        return -1;
     }
 
     jira_http_res_free(&res);
