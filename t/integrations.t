@@ -56,15 +56,7 @@ sub api {
 }
 
 # the Personal Access Token install, one step, through the setup route
-sub install {
-    my ($org) = @_;
-    my $r = JiraMock->setup_step($t, $org, $token, {
-        step => 'installation_config', url => $jira->url,
-        personalAccessToken => $pat, verifySsl => $F });
-    is $r->{status}, 200, "install into $org: 200"
-        or diag explain $r->{json};
-    return $r->{json}{data}{id};
-}
+sub install { $jira->install_pat($t, org => $_[0], token => $token) }
 
 sub oi_count {
     my ($integration, $org) = @_;

@@ -24,11 +24,8 @@ my $admin = $t->user($home, email => 'admin@example.com');
 my $api = $t->api_token($admin, 'org:integrations');
 my $pat = $jira->state->{pat};
 
-my $r = JiraMock->setup_step($t, $org, $api, {
-    step => 'installation_config', url => $jira->url,
-    personalAccessToken => $pat, verifySsl => JSON::PP::false });
-is $r->{status}, 200, 'PAT install' or diag explain $r;
-my $integration = $r->{json}{data}{id};
+my $integration = $jira->install_pat($t, org => $org, token => $api);
+my $r;
 
 # another organization with the integration: the feature and
 # sync_reverse_assignment on, issue APP-1 linked to a group

@@ -26,11 +26,8 @@ my $admin = $t->user($home, email => 'admin@example.com');
 my $api = $t->api_token($admin, 'org:integrations');
 my $pat = $jira->state->{pat};
 
-my $r = JiraMock->setup_step($t, $org, $api, {
-    step => 'installation_config', url => $jira->url,
-    personalAccessToken => $pat, verifySsl => JSON::PP::false });
-is $r->{status}, 200, 'PAT install' or diag explain $r;
-my $integration = $r->{json}{data}{id};
+my $integration = $jira->install_pat($t, org => $org, token => $api);
+my $r;
 
 my $ON = { sync_status_reverse => JSON::PP::true };
 my $n = 0;
