@@ -11,7 +11,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JiraMock;
-use JiraSyncTest qw(json_decode json_encode);
+use JiraSyncTest qw(json_decode json_encode wait_for);
 use Time::HiRes qw(sleep);
 
 my $METRICS = 'location = /metrics { jira_sync_metrics; }';
@@ -88,18 +88,6 @@ sub outbox {
 sub row { $t->rows('SELECT * FROM assignee_outbox WHERE id = ?', $_[0])->[0] }
 
 sub last_id { $t->value('SELECT coalesce(max(id), 0) FROM assignee_outbox') }
-
-# bounded polling: the drain runs on its own
-sub wait_for {
-    my ($what, $code) = @_;
-    for (1 .. 300) {
-        my $v = $code->();
-        return $v if $v;
-        sleep 0.1;
-    }
-    fail "timed out waiting: $what";
-    return;
-}
 
 sub wait_status {
     my ($id, $status) = @_;

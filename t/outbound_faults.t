@@ -10,7 +10,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JiraMock;
-use JiraSyncTest qw(json_encode);
+use JiraSyncTest qw(json_encode wait_for);
 use Time::HiRes qw(sleep);
 
 my $METRICS = 'location = /metrics { jira_sync_metrics; }';
@@ -68,17 +68,6 @@ sub from_a {
                                            ? JiraSyncTest::jira_user($email)
                                            : undef));
     is $r->{status}, 200, 'webhook from A: 200' or diag $r->{content};
-}
-
-sub wait_for {
-    my ($what, $code, $tries) = @_;
-    for (1 .. $tries // 300) {
-        my $v = $code->();
-        return $v if $v;
-        sleep 0.1;
-    }
-    fail "timed out waiting: $what";
-    return;
 }
 
 sub count {

@@ -9,7 +9,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JiraMock;
-use JiraSyncTest qw(json_encode);
+use JiraSyncTest qw(json_encode wait_for);
 use Time::HiRes qw(sleep);
 
 my $METRICS = 'location = /metrics { jira_sync_metrics; }';
@@ -49,17 +49,6 @@ for my $who (['alice', 'ajones'], ['bob', 'bsmith'], ['carol', 'cwu']) {
                     email => "$who->[0]\@example.com");
 }
 
-sub wait_for {
-    my ($what, $code) = @_;
-    for (1 .. 600) {
-        my $v = $code->();
-        return $v if $v;
-        sleep 0.1;
-    }
-    fail "timed out waiting: $what";
-    return;
-}
-
 sub delivered_total {
     my ($node) = @_;
     my ($v) = ($node->http('GET', '/metrics')->{content} // '')
@@ -87,14 +76,14 @@ is $t->value('SELECT count(*) FROM assignee_outbox'), $rows,
    "$rows rows queued";
 wait_for('the first row of every issue tried', sub {
     $t->value('SELECT count(*) FROM assignee_outbox WHERE attempts > 0')
-        == @keys });
+        == @keys }, 600);
 
 # back, a little slow, so that the drainers overlap
 $jira->set(assign_delay => 0.05);
 $jira->clear_responses;
 wait_for('every row done', sub {
     $t->value("SELECT count(*) FROM assignee_outbox WHERE status = 'done'")
-        == $rows });
+        == $rows }, 600);
 
 my %applied;
 push @{ $applied{$_->{key}} }, $_->{name} for $jira->assignments;

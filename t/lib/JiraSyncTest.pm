@@ -22,7 +22,7 @@ use MIME::Base64 qw(encode_base64url);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(jwt b64url json_encode json_decode);
+our @EXPORT_OK = qw(jwt b64url json_encode json_decode wait_for);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
 my $CHANGELOGS = 0;     # changelog ids unique across every node of a test
@@ -31,6 +31,20 @@ my $JSON = JSON::PP->new->canonical->allow_nonref;
 sub json_encode { $JSON->encode($_[0]) }
 sub json_decode { $JSON->decode($_[0]) }
 sub b64url      { encode_base64url($_[0]) }
+
+# bounded polling for what happens on its own (the outbox drain): the
+# first true value of $code, tried every 0.1 s ($tries times, default 300),
+# or a failed test
+sub wait_for {
+    my ($what, $code, $tries) = @_;
+    for (1 .. $tries // 300) {
+        my $v = $code->();
+        return $v if $v;
+        sleep 0.1;
+    }
+    Test::More::fail("timed out waiting: $what");
+    return;
+}
 
 # HS256 token as PyJWT writes it
 sub jwt {
