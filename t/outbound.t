@@ -27,10 +27,7 @@ my $pat = $jira->state->{pat};
 # OPS-7, both with both sync switches on
 my $s = $t->scenario(config => { sync_reverse_assignment => JSON::PP::true,
                                  sync_forward_assignment => JSON::PP::true });
-my $org = $t->value('SELECT slug FROM organization WHERE id = ?', $s->{org});
-my $admin = $t->user($s, email => 'admin@example.com');
-my $b = $jira->install_pat($t, org => $org,
-                           token => $t->api_token($admin, 'org:integrations'));
+my $b = $jira->install_pat_for($t, $s);
 config($b, reverse => 1, forward => 1);
 my $ops7 = link_issue($s->{group}, 'OPS-7');
 

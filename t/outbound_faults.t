@@ -10,7 +10,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JiraMock;
-use JiraSyncTest qw(json_encode wait_for);
+use JiraSyncTest qw(wait_for);
 use Time::HiRes qw(sleep);
 
 my $METRICS = 'location = /metrics { jira_sync_metrics; }';
@@ -33,12 +33,7 @@ sub outbox_directives {
 my $on = { sync_reverse_assignment => JSON::PP::true,
            sync_forward_assignment => JSON::PP::true };
 my $s = $t->scenario(config => $on);
-my $org = $t->value('SELECT slug FROM organization WHERE id = ?', $s->{org});
-my $admin = $t->user($s, email => 'admin@example.com');
-my $b = $jira->install_pat($t, org => $org,
-                           token => $t->api_token($admin, 'org:integrations'));
-$t->dbh->do('UPDATE organization_integration SET config = ?'
-            . ' WHERE integration_id = ?', undef, json_encode($on), $b);
+my $b = $jira->install_pat_for($t, $s, config => $on);
 
 my @groups = ($s->{group}, $t->group($s));
 my @keys = ('OPS-7', 'OPS-8');

@@ -9,7 +9,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JiraMock;
-use JiraSyncTest qw(json_encode wait_for);
+use JiraSyncTest qw(wait_for);
 use Time::HiRes qw(sleep);
 
 my $METRICS = 'location = /metrics { jira_sync_metrics; }';
@@ -25,12 +25,7 @@ my $t2 = $t->second_node(http => $t->{nginx_opts}{http}, workers => 2,
 my $on = { sync_reverse_assignment => JSON::PP::true,
            sync_forward_assignment => JSON::PP::true };
 my $s = $t->scenario(config => $on);
-my $org = $t->value('SELECT slug FROM organization WHERE id = ?', $s->{org});
-my $admin = $t->user($s, email => 'admin@example.com');
-my $b = $jira->install_pat($t, org => $org,
-                           token => $t->api_token($admin, 'org:integrations'));
-$t->dbh->do('UPDATE organization_integration SET config = ?'
-            . ' WHERE integration_id = ?', undef, json_encode($on), $b);
+my $b = $jira->install_pat_for($t, $s, config => $on);
 
 # eight groups on A's APP-1, each also linked to its own issue in B
 my @keys = map { "OPS-$_" } 1 .. 8;

@@ -928,6 +928,23 @@ sub install_pat {
     return $r->{json}{data}{id};
 }
 
+# Install it into a scenario's organization (its admin's token), with the
+# installation's config set when given; returns the integration's id.
+sub install_pat_for {
+    my ($self, $t, $s, %o) = @_;
+    my $org = $t->value('SELECT slug FROM organization WHERE id = ?',
+                        $s->{org});
+    my $admin = $t->user($s, email => 'admin@example.com');
+    my $id = $self->install_pat($t, org => $org,
+                                token => $t->api_token($admin,
+                                                       'org:integrations'));
+    $t->dbh->do('UPDATE organization_integration SET config = ?'
+                . ' WHERE integration_id = ?', undef,
+                $JSON->encode($o{config}), $id)
+        if $o{config};
+    return $id;
+}
+
 sub _bean_of {
     my ($self, $u) = @_;
     return { self => "$self->{url}/rest/api/2/user?username="
